@@ -1,0 +1,45 @@
+/// A point in time as whole milliseconds since the Unix epoch (UTC).
+///
+/// Portable (an integer in every store), cheap to compare, and free of any clock:
+/// the decision core is given `now` as an `Instant`, it never reads one.
+public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public init(seconds: Int64) { self.milliseconds = seconds * 1000 }
+
+    public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    public static func + (lhs: Instant, rhs: Span) -> Instant {
+        let (sum, overflow) = lhs.milliseconds.addingReportingOverflow(rhs.milliseconds)
+        return Instant(milliseconds: overflow ? Int64.max : sum)
+    }
+
+    public static func - (lhs: Instant, rhs: Instant) -> Span {
+        Span(milliseconds: lhs.milliseconds - rhs.milliseconds)
+    }
+
+    /// RFC 3339 in UTC, with milliseconds only when there are any: `2026-12-01T09:00:00Z`.
+    public var description: String { RFC3339.format(self) }
+}
+
+/// A length of time in milliseconds, as configured (`250ms`, `5s`, `21d`).
+public struct Span: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func seconds(_ s: Int64) -> Span { Span(milliseconds: s * 1000) }
+    public static func minutes(_ m: Int64) -> Span { Span(milliseconds: m * 60_000) }
+    public static func hours(_ h: Int64) -> Span { Span(milliseconds: h * 3_600_000) }
+    public static func days(_ d: Int64) -> Span { Span(milliseconds: d * 86_400_000) }
+    public static let zero = Span(milliseconds: 0)
+
+    public static func < (lhs: Span, rhs: Span) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// The shortest exact spelling in the configuration's syntax (`1500ms`, `90s`, `21d`).
+    public var description: String { SpanSyntax.format(self) }
+
+    /// The span as a Swift `Duration`, for sleeping and timeouts at the edges.
+    public var duration: Duration { .milliseconds(milliseconds) }
+}

@@ -1,0 +1,98 @@
+import BackorderCore
+import Inbox
+
+/// The whole configuration, validated. See `config/backorderd.toml` for every key.
+public struct Config: Sendable {
+    public var inbox: InboxSettings
+    public var stateDirectory: String
+    public var policy: Policy
+    public var cancelLink: String?
+    public var delivery: DeliverySettings
+    public var metricsListen: String?
+    public var endpoints: [Endpoint]
+    /// Things that work but deserve an operator's attention (a secret others can read).
+    public var warnings: [String] = []
+    /// Where the configuration was read from.
+    public var path: String
+}
+
+/// `[policy]`: how lines are allocated and when customers and staff hear about them.
+public struct Policy: Sendable, Equatable {
+    public enum Allocation: String, Sendable, CaseIterable { case fifo, fill }
+    public var allocation: Allocation = .fifo
+    public var grace: Span = .zero
+    public var longWait: Span = .days(21)
+    public var lowStockThreshold: Int64 = 5
+    public var stockCounts: Ledger.StockCounts = .onHand
+    public var timezone: String = "UTC"
+}
+
+/// `[delivery]`: retries, timeouts and concurrency of webhook delivery.
+public struct DeliverySettings: Sendable, Equatable {
+    public var initialBackoff: Span = .seconds(5)
+    public var maxBackoff: Span = .hours(6)
+    public var maxAttempts: Int = 12
+    public var maxAge: Span = .hours(72)
+    public var timeout: Span = .seconds(10)
+    public var concurrency: Int = 32
+}
+
+/// A webhook signing secret. Its description never shows the key.
+public struct Secret: Sendable, Equatable, CustomStringConvertible {
+    /// The whole `whsec_…` text.
+    public let text: String
+    /// The decoded key bytes.
+    public let key: [UInt8]
+    public var description: String { "whsec_[redacted]" }
+}
+
+/// One `[[endpoints]]` entry.
+public struct Endpoint: Sendable, Equatable {
+    public var name: String
+    public var url: String
+    public var secrets: [Secret]
+    public var events: [String]
+    public var quietHours: QuietHours?
+    public var allowInsecure: Bool
+    public var maxInFlight: Int
+}
+
+/// A daily window in local time, such as `21:00-08:00` (it may wrap past midnight).
+public struct QuietHours: Sendable, Equatable, CustomStringConvertible {
+    /// Minutes after midnight.
+    public var start: Int
+    public var end: Int
+
+    public static func parse(_ s: String) -> QuietHours? {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = minutes(parts[0]), let b = minutes(parts[1]), a != b else { return nil }
+        return QuietHours(start: a, end: b)
+    }
+
+    private static func minutes(_ s: Substring) -> Int? {
+        let hm = s.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
+        guard hm.count == 2, hm[0].count == 2, hm[1].count == 2, let h = Int(hm[0]), let m = Int(hm[1]),
+              (0..<24).contains(h), (0..<60).contains(m) else { return nil }
+        return h * 60 + m
+    }
+
+    /// Whether a local time of day (minutes after midnight) falls inside the window.
+    public func contains(minuteOfDay m: Int) -> Bool {
+        start < end ? (m >= start && m < end) : (m >= start || m < end)
+    }
+
+    public var description: String {
+        func f(_ v: Int) -> String { (v / 60 < 10 ? "0" : "") + "\(v / 60):" + (v % 60 < 10 ? "0" : "") + "\(v % 60)" }
+        return "\(f(start))-\(f(end))"
+    }
+}
+
+/// The event types a endpoint may subscribe to.
+public enum EventType {
+    public static let all = [
+        "backorder.ready", "backorder.partially_ready", "backorder.delayed", "backorder.overdue", "backorder.long_wait",
+        "stock.low", "stock.out", "stock.oversold",
+    ]
+}
+
+import Foundation

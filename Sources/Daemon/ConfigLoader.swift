@@ -1,0 +1,248 @@
+import BackorderCore
+import Foundation
+import Inbox
+import TOMLKit
+
+/// Reads and validates a TOML configuration, collecting every problem before it gives up.
+public enum ConfigLoader {
+    public static let defaultPath = "/etc/backorderd/backorderd.toml"
+
+    /// Loads the file at `path`; relative directories in it are taken from the file's folder.
+    public static func load(path: String) throws(ConfigError) -> Config {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(path: path, problems: [ConfigProblem("(file)", "cannot read \(path); pass --config PATH or create it (see config/backorderd.toml)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(path: path, problems: [ConfigProblem("(file)", "\(path) is not UTF-8 text")])
+        }
+        var config = try parse(text, path: path)
+        if config.endpoints.contains(where: { !$0.secrets.isEmpty }), text.contains("secret"), text.range(of: "secret *=", options: .regularExpression) != nil,
+           let mode = permissions(path), mode & 0o077 != 0 {
+            config.warnings.append("\(path) holds a secret and other users can read it (mode \(String(mode, radix: 8))): chmod 600 it, or use secret_file")
+        }
+        return config
+    }
+
+    static func permissions(_ path: String) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
+    }
+
+    /// Validates configuration text. `path` names the file in messages and anchors relative paths.
+    public static func parse(_ text: String, path: String) throws(ConfigError) -> Config {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigError(path: path, problems: [ConfigProblem("line \(e.source.begin.line)", "not valid TOML: \(e.description)")])
+        } catch {
+            throw ConfigError(path: path, problems: [ConfigProblem("(file)", "not valid TOML: \(error)")])
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        var r = TableReader(table: table, prefix: "", problems: [])
+        r.allow(["inbox", "state", "policy", "links", "delivery", "metrics", "endpoints"])
+
+        // [inbox]
+        var inboxR = r.section("inbox")
+        let inboxDir = inboxR.path("directory", base: base, required: true) ?? ""
+        var inbox = InboxSettings(directory: inboxDir)
+        if let patterns = inboxR.stringArray("patterns") {
+            if patterns.isEmpty || patterns.contains(where: \.isEmpty) {
+                inboxR.problem("patterns", "must list at least one non-empty glob such as \"*.jsonl\"")
+            } else {
+                inbox.patterns = patterns
+            }
+        }
+        inbox.settle = inboxR.span("settle", default: .seconds(2), min: .zero)
+        inbox.batchLines = inboxR.int("batch_lines", default: 10_000, range: 1...1_000_000)
+        inbox.pollInterval = inboxR.optionalSpan("poll_interval", min: Span(milliseconds: 100))
+        inboxR.finish()
+        r.merge(inboxR)
+
+        // [state]
+        var stateR = r.section("state")
+        let stateDir = stateR.path("directory", base: base, required: true) ?? ""
+        stateR.finish()
+        r.merge(stateR)
+
+        // [policy]
+        var policyR = r.section("policy")
+        var policy = Policy()
+        policy.allocation = policyR.choice("allocation", default: .fifo)
+        policy.grace = policyR.span("grace", default: .zero, min: .zero)
+        policy.longWait = policyR.span("long_wait", default: .days(21), min: Span(milliseconds: 1))
+        policy.lowStockThreshold = Int64(policyR.int("low_stock_threshold", default: 5, range: 0...1_000_000_000))
+        policy.stockCounts = policyR.choice("stock_counts", default: .onHand)
+        if let tz = policyR.string("timezone") {
+            if TimeZone(identifier: tz) == nil {
+                policyR.problem("timezone", "'\(tz)' is not a time zone; use an IANA name such as \"UTC\" or \"Europe/Berlin\"")
+            } else {
+                policy.timezone = tz
+            }
+        }
+        policyR.finish()
+        r.merge(policyR)
+
+        // [links]
+        var linksR = r.section("links")
+        var cancel: String? = nil
+        if let c = linksR.string("cancel") {
+            if !(c.hasPrefix("https://") || c.hasPrefix("http://")) {
+                linksR.problem("cancel", "must be an http(s) URL template such as \"https://shop.example.com/orders/{{order}}/cancel\"")
+            } else {
+                cancel = c
+            }
+        }
+        linksR.finish()
+        r.merge(linksR)
+
+        // [delivery]
+        var dR = r.section("delivery")
+        var delivery = DeliverySettings()
+        delivery.initialBackoff = dR.span("initial_backoff", default: .seconds(5), min: Span(milliseconds: 1))
+        delivery.maxBackoff = dR.span("max_backoff", default: .hours(6), min: Span(milliseconds: 1))
+        if delivery.maxBackoff < delivery.initialBackoff {
+            dR.problem("max_backoff", "(\(delivery.maxBackoff)) is shorter than initial_backoff (\(delivery.initialBackoff)); make it at least as long")
+        }
+        delivery.maxAttempts = dR.int("max_attempts", default: 12, range: 1...1000)
+        delivery.maxAge = dR.span("max_age", default: .hours(72), min: .seconds(1))
+        delivery.timeout = dR.span("timeout", default: .seconds(10), min: Span(milliseconds: 10))
+        if delivery.timeout > .minutes(10) { dR.problem("timeout", "(\(delivery.timeout)) is longer than the 10m allowed") }
+        delivery.concurrency = dR.int("concurrency", default: 32, range: 1...1024)
+        dR.finish()
+        r.merge(dR)
+
+        // [metrics]
+        var mR = r.section("metrics")
+        var listen: String? = nil
+        if let l = mR.string("listen") {
+            if let (host, port) = splitHostPort(l), (1...65535).contains(port), !host.isEmpty {
+                listen = l
+            } else {
+                mR.problem("listen", "'\(l)' is not HOST:PORT; write e.g. \"127.0.0.1:9464\"")
+            }
+        }
+        mR.finish()
+        r.merge(mR)
+
+        // [[endpoints]]
+        var endpoints: [Endpoint] = []
+        var warnings: [String] = []
+        if let value = r.take("endpoints") {
+            if let array = value.array {
+                for i in 0..<array.count {
+                    guard let t = array[i].table else {
+                        r.problem("endpoints[\(i)]", "must be a table ([[endpoints]])")
+                        continue
+                    }
+                    var eR = TableReader(table: t, prefix: "endpoints[\(i)].", problems: [])
+                    if let e = endpoint(&eR, base: base, warnings: &warnings) {
+                        if endpoints.contains(where: { $0.name == e.name }) {
+                            eR.problem("name", "'\(e.name)' is used by another endpoint; names must be unique")
+                        }
+                        endpoints.append(e)
+                    }
+                    eR.finish()
+                    r.merge(eR)
+                }
+            } else {
+                r.problem("endpoints", "must be written as [[endpoints]] tables")
+            }
+        }
+        r.finish()
+        guard r.problems.isEmpty else { throw ConfigError(path: path, problems: r.problems) }
+        return Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, delivery: delivery,
+                      metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
+    }
+
+    private static func endpoint(_ r: inout TableReader, base: String, warnings: inout [String]) -> Endpoint? {
+        let name = r.string("name", required: true) ?? ""
+        if !name.isEmpty, !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            r.problem("name", "'\(name)' may hold only letters, digits, '-' and '_'")
+        }
+        let url = r.string("url", required: true) ?? ""
+        let allowInsecure = r.bool("allow_insecure", default: false)
+        if !url.isEmpty { checkURL(url, allowInsecure: allowInsecure, &r) }
+        var secrets: [Secret] = []
+        let inline = r.take("secret")
+        let file = r.path("secret_file", base: base, required: false)
+        switch (inline, file) {
+        case (nil, nil):
+            r.problem("secret", "missing: set secret = \"whsec_…\" or secret_file = \"/etc/backorderd/NAME.secret\"")
+        case (_?, _?):
+            r.problem("secret", "set either secret or secret_file, not both")
+        case (let v?, nil):
+            var texts: [String] = []
+            if let s = v.string { texts = [s] } else if let a = v.array { texts = (0..<a.count).compactMap { a[$0].string } }
+            if texts.isEmpty { r.problem("secret", "must be a \"whsec_…\" string, or a list of them while rotating") }
+            for t in texts {
+                if let s = decodeSecret(t) { secrets.append(s) } else {
+                    r.problem("secret", "is not a Standard Webhooks secret: expected \"whsec_\" followed by base64 (at least 16 bytes)")
+                }
+            }
+        case (nil, let f?):
+            if let data = FileManager.default.contents(atPath: f), let text = String(data: data, encoding: .utf8) {
+                let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                if lines.isEmpty { r.problem("secret_file", "\(f) is empty; put one whsec_… secret per line in it") }
+                for l in lines {
+                    if let s = decodeSecret(l) { secrets.append(s) } else {
+                        r.problem("secret_file", "\(f) holds a line that is not a whsec_… secret")
+                    }
+                }
+                if let mode = permissions(f), mode & 0o077 != 0 {
+                    warnings.append("secret_file \(f) can be read by other users (mode \(String(mode, radix: 8))): chmod 600 it")
+                }
+            } else {
+                r.problem("secret_file", "cannot read \(f); check the path and that the daemon's user may read it")
+            }
+        }
+        var events: [String] = []
+        if let list = r.stringArray("events", required: true) {
+            if list.isEmpty { r.problem("events", "must list at least one event type: \(EventType.all.joined(separator: ", "))") }
+            for e in list {
+                if EventType.all.contains(e) { events.append(e) } else {
+                    r.problem("events", "'\(e)' is not an event type; choose from \(EventType.all.joined(separator: ", "))")
+                }
+            }
+        }
+        var quiet: QuietHours? = nil
+        if let q = r.string("quiet_hours") {
+            quiet = QuietHours.parse(q)
+            if quiet == nil { r.problem("quiet_hours", "'\(q)' is not a window; write e.g. \"21:00-08:00\"") }
+        }
+        let maxInFlight = r.int("max_in_flight", default: 8, range: 1...1024)
+        return Endpoint(name: name, url: url, secrets: secrets, events: events, quietHours: quiet,
+                        allowInsecure: allowInsecure, maxInFlight: maxInFlight)
+    }
+
+    static func decodeSecret(_ text: String) -> Secret? {
+        guard text.hasPrefix("whsec_"), let data = Data(base64Encoded: String(text.dropFirst(6))), data.count >= 16 else { return nil }
+        return Secret(text: text, key: [UInt8](data))
+    }
+
+    private static func checkURL(_ url: String, allowInsecure: Bool, _ r: inout TableReader) {
+        guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host, !host.isEmpty else {
+            r.problem("url", "is not a valid URL; write e.g. \"https://mailer.example.com/hooks/backorder\"")
+            return
+        }
+        switch scheme {
+        case "https": break
+        case "http":
+            if !isLoopback(host), !allowInsecure {
+                r.problem("url", "uses plain http to \(host), which is not loopback; use https, or set allow_insecure = true on this endpoint")
+            }
+        default:
+            r.problem("url", "scheme '\(scheme)' is not supported; use https")
+        }
+    }
+
+    /// Whether a host name or address is on this machine.
+    public static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
+    static func splitHostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]) else { return nil }
+        return (String(s[..<colon]), port)
+    }
+}

@@ -1,0 +1,78 @@
+import BackorderCore
+import Foundation
+import Inbox
+import Logging
+import ServiceLifecycle
+import Store
+
+/// The composition root: opens the state, builds the services and runs them in one
+/// `ServiceGroup` until SIGTERM or SIGINT.
+public enum Daemon {
+    public static let version = "0.1.0"
+
+    /// Exit code for a configuration that cannot be used (EX_CONFIG), so systemd's
+    /// `RestartPreventExitStatus=78` stops a restart loop.
+    public static let exitConfig: Int32 = 78
+
+    public static func run(config: Config, logger: Logger) async throws {
+        umask(0o077)
+        for w in config.warnings { logger.warning("config_warning", metadata: ["detail": "\(w)"]) }
+        try ensureInbox(config.inbox.directory)
+        let store = try Store(directory: config.stateDirectory,
+                              ledger: Ledger(stockCounts: config.policy.stockCounts),
+                              logger: logger)
+        let inbox = try Inbox(settings: config.inbox, sink: store, decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+                              logger: logger, now: { Instant.now() })
+        let started = ContinuousClock.now
+        let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
+            let c = inbox.counters
+            logger.info("ready", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)",
+                                            "ms": "\((ContinuousClock.now - started).milliseconds)"])
+        })
+        logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
+                                           "state": "\(config.stateDirectory)", "config": "\(config.path)"])
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ingest)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
+        try await group.run()
+        let c = inbox.counters
+        logger.info("stopped", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)"])
+    }
+
+    static func ensureInbox(_ dir: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw DaemonError("inbox.directory \(dir) is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw DaemonError("cannot create inbox.directory \(dir): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// A start-up failure worded for the operator.
+public struct DaemonError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+extension Instant {
+    /// The wall clock, read only at the edges (never inside the decision core).
+    public static func now() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (s, a) = components
+        return s * 1000 + a / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,56 @@
+import BackorderCore
+import Foundation
+import Inbox
+import Logging
+import ServiceLifecycle
+
+/// The inbox as a lifecycle `Service`: it runs the inbox on a thread of its own and
+/// stops it on graceful shutdown, after the batch being applied has committed.
+public final class IngestService: Service, @unchecked Sendable {
+    public let inbox: Inbox
+    private let logger: Logger
+    private let caughtUp: @Sendable () -> Void
+
+    public init(inbox: Inbox, logger: Logger, caughtUp: @escaping @Sendable () -> Void = {}) {
+        self.inbox = inbox
+        self.logger = logger
+        self.caughtUp = caughtUp
+    }
+
+    public func run() async throws {
+        let inbox = self.inbox
+        let caughtUp = self.caughtUp
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                let thread = Thread {
+                    do {
+                        try inbox.run(caughtUp: caughtUp)
+                        done.resume()
+                    } catch {
+                        done.resume(throwing: error)
+                    }
+                }
+                thread.name = "backorderd-inbox"
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            inbox.stop()
+        }
+    }
+}
+
+/// Resolves bare dates and checks zone names with Foundation's time-zone database.
+public enum ZoneRules {
+    public static func decoder(timezone: String) -> RecordDecoder {
+        let zone = TimeZone(identifier: timezone) ?? TimeZone(identifier: "UTC")!
+        return RecordDecoder(
+            midnight: { y, m, d in
+                let utcMidnight = Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400
+                // The offset at local midnight: try the offset at UTC midnight, then correct once.
+                var offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcMidnight))))
+                offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcMidnight - offset))))
+                return Instant(seconds: utcMidnight - offset)
+            },
+            isKnownTimeZone: { TimeZone(identifier: $0) != nil })
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+
+/// Writes one logfmt line per log call to stderr, for a person tailing journald:
+/// `level=info event=<message> key=value …`. journald adds the time and unit.
+///
+/// Values under `email` and `phone` keys are masked; anything under a key naming a
+/// secret, token or authorization is never printed.
+public struct LogfmtHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let output: @Sendable (String) -> Void
+
+    public init(label: String, level: Logger.Level = .info, output: @escaping @Sendable (String) -> Void = LogfmtHandler.stderr) {
+        self.label = label
+        self.logLevel = level
+        self.output = output
+    }
+
+    public static let stderr: @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "level=\(event.level.short) event=\(Self.quote(event.message.description))"
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        for key in Self.order(merged.keys) {
+            guard let value = merged[key] else { continue }
+            line += " \(key)=\(Self.quote(Self.safe(key: key, value: "\(value)")))"
+        }
+        output(line + "\n")
+    }
+
+    /// Ids first (in a fixed order), then the rest alphabetically.
+    static let leading = ["order", "sku", "location", "webhook_id", "endpoint", "type", "file"]
+    static func order(_ keys: Dictionary<String, Logger.Metadata.Value>.Keys) -> [String] {
+        let lead = leading.filter { keys.contains($0) }
+        return lead + keys.filter { !leading.contains($0) }.sorted()
+    }
+
+    static func safe(key: String, value: String) -> String {
+        let k = key.lowercased()
+        if k.contains("secret") || k.contains("token") || k.contains("authorization") || k.contains("password") {
+            return "[redacted]"
+        }
+        if k.contains("email") { return Mask.email(value) }
+        if k.contains("phone") { return Mask.phone(value) }
+        return value
+    }
+
+    static func quote(_ s: String) -> String {
+        if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || !$0.isASCII && !$0.isLetter }) {
+            return s
+        }
+        var out = "\""
+        for c in s {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// Masks customers' contact details for logs: `a***@example.com`, `+1******4567`.
+public enum Mask {
+    public static func email(_ s: String) -> String {
+        guard let at = s.firstIndex(of: "@"), at > s.startIndex else { return s.isEmpty ? s : "***" }
+        return String(s[s.startIndex]) + "***" + s[at...]
+    }
+
+    public static func phone(_ s: String) -> String {
+        let chars = Array(s)
+        guard chars.count > 6 else { return String(repeating: "*", count: chars.count) }
+        let keepStart = chars.first == "+" ? 2 : 0
+        let keepEnd = 4
+        var out = ""
+        for (i, c) in chars.enumerated() {
+            out.append(i < keepStart || i >= chars.count - keepEnd ? c : "*")
+        }
+        return out
+    }
+}
+
+extension Logger.Level {
+    var short: String {
+        switch self {
+        case .trace: "trace"
+        case .debug: "debug"
+        case .info: "info"
+        case .notice: "notice"
+        case .warning: "warning"
+        case .error: "error"
+        case .critical: "critical"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import GRDB
+
+/// The state database's schema, as named migrations. Times are integer milliseconds
+/// since the Unix epoch (UTC) and ids are text, so the schema ports to PostgreSQL.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-initial") { db in
+            try db.execute(sql: """
+                CREATE TABLE position (
+                    sku TEXT NOT NULL,
+                    location TEXT NOT NULL,
+                    on_hand INTEGER NOT NULL DEFAULT 0,
+                    reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (sku, location)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE restock (
+                    po TEXT NOT NULL,
+                    sku TEXT NOT NULL,
+                    location TEXT NOT NULL,
+                    quantity INTEGER NOT NULL CHECK (quantity > 0),
+                    expected_at INTEGER NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('open', 'received', 'cancelled')),
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (po, sku, location)
+                ) WITHOUT ROWID;
+                CREATE INDEX restock_open ON restock (sku, location, expected_at) WHERE status = 'open';
+
+                CREATE TABLE order_line (
+                    order_id TEXT NOT NULL,
+                    line TEXT NOT NULL,
+                    sku TEXT NOT NULL,
+                    location TEXT NOT NULL,
+                    qty INTEGER NOT NULL CHECK (qty > 0),
+                    ordered_at INTEGER NOT NULL,
+                    promised_at INTEGER NOT NULL,
+                    estimate_at INTEGER,
+                    status TEXT NOT NULL CHECK (status IN ('waiting', 'ready', 'fulfilled', 'cancelled')),
+                    customer_id TEXT NOT NULL,
+                    customer_name TEXT,
+                    customer_email TEXT,
+                    customer_phone TEXT,
+                    customer_locale TEXT NOT NULL DEFAULT 'en',
+                    customer_timezone TEXT,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (order_id, line)
+                ) WITHOUT ROWID;
+                CREATE INDEX order_line_open ON order_line (sku, location, ordered_at, order_id, line)
+                    WHERE status IN ('waiting', 'ready');
+
+                CREATE TABLE inbox_file (
+                    device INTEGER NOT NULL,
+                    inode INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    offset INTEGER NOT NULL CHECK (offset >= 0),
+                    line INTEGER NOT NULL CHECK (line >= 0),
+                    head_length INTEGER NOT NULL,
+                    head_hash INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (device, inode)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE outbox (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    webhook_id TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    order_key TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'superseded')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    lease_until INTEGER,
+                    last_error TEXT,
+                    delivered_at INTEGER,
+                    UNIQUE (webhook_id, endpoint)
+                );
+                CREATE INDEX outbox_due ON outbox (endpoint, state, next_attempt_at);
+                CREATE INDEX outbox_order ON outbox (endpoint, order_key, id);
+                """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BackorderCore
+import GRDB
+import Logging
+
+/// The daemon's state: one SQLite database (WAL) in the state directory, plus
+/// `rejected.jsonl` beside it. Every SQL statement of the project lives in this module.
+///
+/// The directory is created `0700` and its files `0600`: they hold customers' contact
+/// details.
+public final class Store: IngestSink, @unchecked Sendable {
+    public let directory: String
+    let writer: DatabasePool
+    let rejects: RejectLog
+    let ledger: Ledger
+    let logger: Logger
+
+    public static let databaseName = "backorderd.sqlite"
+
+    /// Opens (creating if needed) the state in `directory` and migrates it.
+    public init(directory: String, ledger: Ledger = Ledger(), logger: Logger = Logger(label: "backorderd.store")) throws {
+        self.directory = directory
+        self.ledger = ledger
+        self.logger = logger
+        try Self.prepareDirectory(directory)
+        let path = directory + "/" + Self.databaseName
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw StoreError.setup("cannot create \(path): \(String(cString: strerror(errno))) (check state.directory and its owner)")
+        }
+        fchmod(fd, 0o600)
+        close(fd)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            writer = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(writer)
+        } catch {
+            throw StoreError.setup("cannot open the state database \(path): \(error)")
+        }
+        rejects = try RejectLog(path: directory + "/rejected.jsonl")
+    }
+
+    static func prepareDirectory(_ directory: String) throws {
+        var st = stat()
+        if lstat(directory, &st) != 0 {
+            var path = ""
+            for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
+                path += (path.isEmpty && directory.hasPrefix("/") ? "" : (path.isEmpty ? "" : "/")) + part
+                if path.isEmpty { path = "/"; continue }
+                if mkdir(path, 0o700) != 0, errno != EEXIST {
+                    throw StoreError.setup("cannot create the state directory \(directory): \(String(cString: strerror(errno)))")
+                }
+            }
+            guard lstat(directory, &st) == 0 else {
+                throw StoreError.setup("cannot create the state directory \(directory): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw StoreError.setup("state.directory \(directory) is not a directory")
+        }
+        if st.st_mode & 0o077 != 0 {
+            guard chmod(directory, 0o700) == 0 else {
+                throw StoreError.setup("the state directory \(directory) is open to other users and cannot be made 0700: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    // MARK: - IngestSink
+
+    public func loadCursors() throws -> [FileCursor] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT device, inode, name, offset, line, head_length, head_hash FROM inbox_file").map { row in
+                FileCursor(id: FileID(device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1])), name: row[2],
+                           offset: row[3], line: row[4], headLength: row[5], headHash: UInt64(bitPattern: row[6]))
+            }
+        }
+    }
+
+    public func forget(_ ids: [FileID]) throws {
+        try writer.write { db in
+            for id in ids {
+                try db.execute(sql: "DELETE FROM inbox_file WHERE device = ? AND inode = ?",
+                               arguments: [Int64(bitPattern: id.device), Int64(bitPattern: id.inode)])
+            }
+        }
+    }
+}
