@@ -29,6 +29,7 @@ public struct Span: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var milliseconds: Int64
 
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func ms(_ ms: Int64) -> Span { Span(milliseconds: ms) }
     public static func seconds(_ s: Int64) -> Span { Span(milliseconds: s * 1000) }
     public static func minutes(_ m: Int64) -> Span { Span(milliseconds: m * 60_000) }
     public static func hours(_ h: Int64) -> Span { Span(milliseconds: h * 3_600_000) }

@@ -64,7 +64,7 @@ public final class Inbox: @unchecked Sendable {
 
     /// Catches up on every file, calls `caughtUp`, then follows the directory until `stop()`.
     public func run(caughtUp: () -> Void) throws(InboxError) {
-        let watcher = try Inotify(directory: settings.directory)
+        let watcher = settings.inotify ? try Inotify(directory: settings.directory) : Inotify()
         do {
             for c in try sink.loadCursors() { stored[c.id] = c }
         } catch {

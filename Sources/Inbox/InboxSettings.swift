@@ -8,6 +8,8 @@ public struct InboxSettings: Sendable, Equatable {
     public var batchLines: Int
     /// A periodic scan for filesystems where inotify sees nothing; nil means off.
     public var pollInterval: Span?
+    /// Whether to watch with inotify; off only to prove that polling alone finds changes.
+    public var inotify = true
 
     public static let defaultPatterns = ["*.jsonl", "*.ndjson", "*.csv"]
 

@@ -18,6 +18,11 @@ final class Inotify {
     let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
+    /// A watcher that never reports anything (inotify switched off).
+    init() {
+        fd = -1
+    }
+
     init(directory: String) throws(InboxError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw InboxError.io("inotify_init1", errno) }
@@ -32,11 +37,12 @@ final class Inotify {
         self.fd = fd
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     /// Reads every queued event without blocking.
     func drain() -> [Event] {
         var events: [Event] = []
+        guard fd >= 0 else { return events }
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { return events }

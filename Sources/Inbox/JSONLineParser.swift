@@ -62,7 +62,9 @@ private struct Scanner {
         if peek() == UInt8(ascii: "}") { pos += 1; return }
         while true {
             skipSpace()
-            guard peek() == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
+            guard peek() == UInt8(ascii: "\"") else {
+                throw fail(atEnd ? "unexpected end of line inside an object" : "expected a quoted key")
+            }
             let key = try string()
             skipSpace()
             try expect(UInt8(ascii: ":"), "':'")

@@ -1,0 +1,103 @@
+import BackorderCore
+import Testing
+
+@Suite struct RecordDecoderTests {
+    let decoder = RecordDecoder()
+
+    func decode(_ pairs: [(String, FieldValue)]) throws(RecordError) -> Record {
+        try decoder.decode(Fields(pairs))
+    }
+
+    func reason(_ pairs: [(String, FieldValue)]) -> String? {
+        do { _ = try decode(pairs); return nil } catch { return error.reason }
+    }
+
+    static let backorder: [(String, FieldValue)] = [
+        ("type", .string("backorder")), ("order", .string("O-1")), ("line", .integer(1)), ("sku", .string("S")),
+        ("qty", .integer(2)), ("ordered_at", .string("2026-11-01T10:00:00Z")), ("promised_at", .string("2026-12-01")),
+        ("customer.id", .string("C-9")), ("customer.email", .string("ana@example.com")),
+    ]
+
+    @Test func decodesEveryType() throws {
+        #expect(try decode([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(4))])
+                == .stock(StockChange(key: PositionKey(sku: "S", location: "default"), kind: .onHand(4))))
+        #expect(try decode([("type", .text("stock")), ("sku", .text("S")), ("location", .text("L")), ("delta", .text("-3"))])
+                == .stock(StockChange(key: PositionKey(sku: "S", location: "L"), kind: .delta(-3))))
+        let restock = try decode([("type", .string("restock")), ("po", .integer(77)), ("sku", .string("S")), ("quantity", .integer(10)),
+                                  ("expected_at", .string("2026-12-05T00:00:00Z")), ("status", .string("received"))])
+        #expect(restock == .restock(RestockChange(po: "77", key: PositionKey(sku: "S", location: "default"), quantity: 10,
+                                                  expectedAt: Instant(milliseconds: 1_796_428_800_000), status: .received)))
+        guard case .backorder(let b) = try decode(Self.backorder) else { Issue.record("not a backorder"); return }
+        #expect(b.line == "1")
+        #expect(b.customer.locale == "en")
+        #expect(b.promisedAt == Instant(milliseconds: 1_796_083_200_000))
+        #expect(try decode([("type", .string("order")), ("order", .string("O-1")), ("status", .string("cancelled"))])
+                == .order(OrderClose(order: "O-1", status: .cancelled)))
+    }
+
+    @Test func ignoresUnknownFields() throws {
+        _ = try decode([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(4)), ("colour", .string("red"))])
+    }
+
+    @Test func acceptsAtOnEveryRecord() throws {
+        let r = try decode([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(1)), ("at", .string("2026-12-01T09:00:00Z"))])
+        guard case .stock(let s) = r else { Issue.record("not stock"); return }
+        #expect(s.at == Instant(milliseconds: 1_796_115_600_000))
+    }
+
+    @Test(arguments: [
+        ([("sku", FieldValue.string("S"))], "missing field 'type'"),
+        ([("type", .integer(3))], "field 'type' must be a string"),
+        ([("type", .string("teleport"))], "unknown type 'teleport'"),
+        ([("type", .string("stock")), ("on_hand", .integer(1))], "missing field 'sku'"),
+        ([("type", .string("stock")), ("sku", .bool(true)), ("on_hand", .integer(1))], "field 'sku' must be a string"),
+        ([("type", .string("stock")), ("sku", .string("S"))], "got neither"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(1)), ("delta", .integer(1))], "got both"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(-1))], "'on_hand' must be 0 or more"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .string("4"))], "'on_hand' must be an integer"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .number(1.5))], "'on_hand' must be an integer"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .text("four"))], "'on_hand' must be an integer"),
+        ([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(1)), ("at", .string("yesterday"))], "'at' is not an RFC 3339"),
+        ([("type", .string("restock")), ("po", .string("P")), ("sku", .string("S")), ("quantity", .integer(0)),
+          ("expected_at", .string("2026-12-01"))], "'quantity' must be greater than 0"),
+        ([("type", .string("restock")), ("po", .string("P")), ("sku", .string("S")), ("quantity", .integer(3))], "missing field 'expected_at'"),
+        ([("type", .string("restock")), ("po", .string("P")), ("sku", .string("S")), ("quantity", .integer(3)),
+          ("expected_at", .string("2026-12-01")), ("status", .string("lost"))], "field 'status' must be one of"),
+        ([("type", .string("order")), ("order", .string("O")), ("status", .string("shipped"))], "fulfilled or cancelled"),
+        ([("type", .string("order")), ("order", .string("O"))], "missing field 'status'"),
+    ])
+    func rejectsBadRecords(fields: [(String, FieldValue)], expected: String) {
+        let r = reason(fields)
+        #expect(r?.contains(expected) == true, "got \(r ?? "no error")")
+    }
+
+    @Test(arguments: [
+        ("qty", FieldValue.integer(-2), "'qty' must be greater than 0"),
+        ("qty", .integer(0), "'qty' must be greater than 0"),
+        ("customer.id", .null, "missing field 'customer.id'"),
+        ("customer.email", .string("not-an-address"), "not an e-mail address"),
+        ("customer.locale", .string("en US!"), "language tag"),
+        ("ordered_at", .string("2026-11-01T10:00"), "'ordered_at' is not an RFC 3339"),
+        ("promised_at", .integer(20261201), "'promised_at' must be a string"),
+    ])
+    func rejectsBadBackorders(field: String, value: FieldValue, expected: String) {
+        var pairs = Self.backorder.filter { $0.0 != field }
+        if value != .null { pairs.append((field, value)) }
+        let r = reason(pairs)
+        #expect(r?.contains(expected) == true, "got \(r ?? "no error")")
+    }
+
+    @Test func bareDatesUseTheConfiguredMidnight() throws {
+        let d = RecordDecoder(midnight: { _, _, _ in Instant(milliseconds: 42) })
+        let r = try d.decode(Fields(Self.backorder))
+        guard case .backorder(let b) = r else { Issue.record("not a backorder"); return }
+        #expect(b.promisedAt == Instant(milliseconds: 42))
+    }
+
+    @Test func unknownCustomerTimeZoneIsRejected() {
+        let d = RecordDecoder(isKnownTimeZone: { $0 == "Europe/Berlin" })
+        var pairs = Self.backorder
+        pairs.append(("customer.timezone", .string("Mars/Olympus")))
+        #expect(throws: RecordError.self) { try d.decode(Fields(pairs)) }
+    }
+}

@@ -1,0 +1,155 @@
+import BackorderCore
+import Foundation
+import Inbox
+import Store
+import TestSupport
+import Testing
+
+@Suite struct InboxFollowTests {
+    typealias H = InboxHarness
+
+    @Test func readsAFileDroppedByRename() async throws {
+        let h = H()
+        try h.start()
+        try Files.drop(h.path("a.jsonl"), H.stock("S", 4) + H.delta("S", 3))
+        try await h.waitOnHand("S", 7)
+        let cursors = try h.store.cursors()
+        #expect(cursors.map(\.name) == ["a.jsonl"])
+        #expect(cursors.first?.line == 2)
+    }
+
+    @Test func appliesALineOnlyOnceItEnds() async throws {
+        let h = H()
+        try h.start()
+        let line = H.delta("S", 1)
+        let cut = line.index(line.startIndex, offsetBy: 10)
+        try Files.append(h.path("a.jsonl"), String(line[..<cut]))
+        // A marker in another file proves the inbox has looked since the first piece.
+        try Files.append(h.path("marker.jsonl"), H.stock("M", 1))
+        try await h.waitOnHand("M", 1)
+        #expect(try h.onHand("S") == nil)
+        try Files.append(h.path("a.jsonl"), String(line[cut...]))
+        try await h.waitOnHand("S", 1)
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1))
+        try await h.waitOnHand("S", 2)
+    }
+
+    @Test func appliesAnUnterminatedLastLineOnceSettled() async throws {
+        let h = H(settle: .ms(100))
+        try h.start()
+        var text = H.stock("S", 9)
+        text.removeLast()
+        try Files.append(h.path("a.jsonl"), text)
+        try await h.waitOnHand("S", 9)
+        let c = try h.store.cursors().first
+        #expect(c?.offset == Int64(text.utf8.count))
+        // The newline that follows later is a blank line, not a second record.
+        try Files.append(h.path("a.jsonl"), "\n" + H.delta("S", 1))
+        try await h.waitOnHand("S", 10)
+        #expect(h.rejected.isEmpty)
+    }
+
+    @Test func rereadsATruncatedFileFromTheStart() async throws {
+        let h = H()
+        try h.start()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1) + H.delta("S", 1))
+        try await h.waitOnHand("S", 2)
+        try Files.write(h.path("a.jsonl"), H.delta("S", 5))
+        try await h.waitOnHand("S", 7)
+        #expect(h.logs.contains("event=file_truncated"))
+    }
+
+    @Test func ignoresHiddenTemporaryAndUnmatchedNames() async throws {
+        let h = H()
+        try h.start()
+        for name in [".hidden.jsonl", "a.jsonl.tmp", "b.jsonl.part", "c.txt", "d.json"] {
+            try Files.write(h.path(name), H.stock("X", 1))
+        }
+        try Files.write(h.path("marker.ndjson"), H.stock("M", 1))
+        try await h.waitOnHand("M", 1)
+        #expect(try h.onHand("X") == nil)
+        #expect(try h.store.cursors().map(\.name) == ["marker.ndjson"])
+    }
+
+    @Test func neverFollowsSymbolicLinks() async throws {
+        let h = H()
+        let outside = h.root.file("secret.jsonl")
+        try Files.write(outside, H.stock("SECRET", 1) + "root:x:0:0\n")
+        try h.start()
+        #expect(symlink(outside, h.path("link.jsonl")) == 0)
+        try Files.write(h.path("marker.jsonl"), H.stock("M", 1))
+        try await h.waitOnHand("M", 1)
+        #expect(try h.onHand("SECRET") == nil)
+        #expect(!Files.read(h.stateDir + "/rejected.jsonl").contains("root:x"))
+        #expect(h.logs.contains("event=file_skipped file=link.jsonl"))
+    }
+
+    @Test func skipsFIFOsWithoutBlocking() async throws {
+        let h = H()
+        try h.start()
+        #expect(mkfifo(h.path("pipe.jsonl"), 0o600) == 0)
+        try Files.write(h.path("marker.jsonl"), H.stock("M", 1))
+        try await h.waitOnHand("M", 1)
+        #expect(h.logs.contains("file=pipe.jsonl"))
+    }
+
+    @Test func resumesAtTheStoredOffsetAfterARestart() async throws {
+        let h = H()
+        try h.start()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1) + H.delta("S", 1) + H.delta("S", 1))
+        try await h.waitOnHand("S", 3)
+        h.stop()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 10) + H.delta("S", 10))
+        try h.start()
+        #expect(try h.onHand("S") == 23)
+        #expect(try h.store.cursors().first?.line == 5)
+    }
+
+    @Test func readsANewFileThatReusesAKnownInodeFromTheStart() async throws {
+        let h = H()
+        try h.start()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1))
+        try await h.waitOnHand("S", 1)
+        h.stop()
+        // Same inode, different content at the head: a different file.
+        try Files.write(h.path("a.jsonl"), H.delta("T", 1) + H.delta("T", 1) + H.delta("T", 1))
+        try h.start()
+        #expect(try h.onHand("T") == 3)
+        #expect(h.logs.contains("event=file_replaced"))
+    }
+
+    @Test func appliesFilesPresentAtStartByModificationTimeThenName() async throws {
+        let h = H()
+        try Files.write(h.path("a.jsonl"), H.stock("S", 2))
+        try Files.write(h.path("b.jsonl"), H.stock("S", 1))
+        var older = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, h.path("b.jsonl"), &older, 0) == 0)
+        try h.start()
+        #expect(try h.onHand("S") == 2)
+    }
+
+    @Test func splitsLargeFilesIntoBatches() async throws {
+        let h = H(batchLines: 1000)
+        try Files.write(h.path("big.jsonl"), String(repeating: H.delta("S", 1), count: 2500))
+        try h.start()
+        #expect(try h.onHand("S") == 2500)
+        #expect(h.inbox.counters.batches == 3)
+    }
+
+    @Test func pollingFindsChangesWithoutInotifyEvents() async throws {
+        let h = H(poll: .ms(100))
+        h.settings.inotify = false
+        try h.start()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1))
+        try await h.waitOnHand("S", 1)
+    }
+
+    @Test func forgetsFilesThatAreDeleted() async throws {
+        let h = H()
+        try h.start()
+        try Files.write(h.path("a.jsonl"), H.stock("S", 1))
+        try await h.waitOnHand("S", 1)
+        #expect(unlink(h.path("a.jsonl")) == 0)
+        try await eventually("cursor dropped") { try h.store.cursors().isEmpty }
+    }
+}
