@@ -87,7 +87,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "TestSupport"],
+            dependencies: ["Daemon", "Store", "TestSupport"],
             swiftSettings: strict
         ),
     ]

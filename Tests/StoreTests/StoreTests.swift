@@ -1,0 +1,102 @@
+import BackorderCore
+import Foundation
+import GRDB
+@testable import Store
+import TestSupport
+import Testing
+
+@Suite struct StoreTests {
+    func mode(_ path: String) -> mode_t {
+        var st = stat()
+        lstat(path, &st)
+        return st.st_mode & 0o777
+    }
+
+    func batch(_ records: [BackorderCore.Record], line: Int64, offset: Int64, rejects: [Reject] = []) -> IngestBatch {
+        IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 2), name: "a.jsonl", offset: offset, line: line),
+                    records: records.enumerated().map { LocatedRecord(line: Int64($0.offset + 1), record: $0.element) },
+                    rejects: rejects, readAt: Instant(milliseconds: 1_000))
+    }
+
+    @Test func createsAPrivateStateDirectory() throws {
+        let root = TempDirectory()
+        let dir = root.path + "/a/b/state"
+        let store = try Store(directory: dir)
+        try store.apply(batch([.stock(StockChange(key: PositionKey(sku: "S", location: "L"), kind: .onHand(1)))], line: 1, offset: 10))
+        #expect(mode(dir) == 0o700)
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) {
+            #expect(mode(dir + "/" + f) == 0o600, "\(f)")
+        }
+    }
+
+    @Test func tightensAnExistingOpenDirectory() throws {
+        let root = TempDirectory()
+        let dir = root.sub("state")
+        chmod(dir, 0o755)
+        _ = try Store(directory: dir)
+        #expect(mode(dir) == 0o700)
+    }
+
+    @Test func refusesAStateDirectoryThatIsAFile() throws {
+        let root = TempDirectory()
+        try Files.write(root.file("state"), "x")
+        #expect { try Store(directory: root.file("state")) } throws: { "\($0)".contains("is not a directory") }
+    }
+
+    @Test func commitsStateAndCursorTogetherAndReopens() throws {
+        let root = TempDirectory()
+        let dir = root.path + "/state"
+        do {
+            let store = try Store(directory: dir)
+            let key = PositionKey(sku: "S", location: "L")
+            try store.apply(batch([
+                .stock(StockChange(key: key, kind: .onHand(5))),
+                .restock(RestockChange(po: "P", key: key, quantity: 3, expectedAt: Instant(milliseconds: 9))),
+                .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 2, orderedAt: Instant(milliseconds: 1),
+                                         promisedAt: Instant(milliseconds: 2),
+                                         customer: Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))),
+            ], line: 3, offset: 300, rejects: [Reject(file: "a.jsonl", line: 4, reason: "bad", raw: [0x61, 0xFF])]))
+        }
+        let store = try Store(directory: dir)
+        #expect(try store.position(PositionKey(sku: "S", location: "L"))?.onHand == 5)
+        #expect(try store.allRestocks().map(\.quantity) == [3])
+        let line = try #require(try store.allLines().first)
+        #expect(line.customer == Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))
+        #expect(line.status == .waiting)
+        #expect(try store.cursors() == [FileCursor(id: FileID(device: 1, inode: 2), name: "a.jsonl", offset: 300, line: 3)])
+        let rejected = Files.read(dir + "/rejected.jsonl")
+        #expect(rejected.contains(#""reason":"bad""#))
+        #expect(rejected.contains(#""raw_base64":"Yf8=""#))
+        try store.forget([FileID(device: 1, inode: 2)])
+        #expect(try store.cursors().isEmpty)
+    }
+
+    @Test func aFailedBatchLeavesNothingBehind() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.path + "/state")
+        // A trigger that fails the transaction after the state rows are written.
+        try store.writer.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
+                BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
+                """)
+        }
+        let key = PositionKey(sku: "S", location: "L")
+        #expect(throws: (any Error).self) {
+            try store.apply(batch([.stock(StockChange(key: key, kind: .onHand(5)))], line: 1, offset: 10))
+        }
+        #expect(try store.position(key) == nil)
+        #expect(try store.cursors().isEmpty)
+    }
+
+    @Test func migrationsAreNamedAndRunOnce() throws {
+        let root = TempDirectory()
+        let dir = root.path + "/state"
+        _ = try Store(directory: dir)
+        let store = try Store(directory: dir)
+        let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
+        #expect(applied == ["v1-initial"])
+        let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(journal == "wal")
+    }
+}
