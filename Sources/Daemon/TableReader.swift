@@ -67,8 +67,10 @@ struct TableReader {
 
     mutating func path(_ key: String, base: String, required: Bool) -> String? {
         guard let s = string(key, required: required), !s.isEmpty else { return nil }
-        if s.hasPrefix("/") { return s }
-        return ((base.isEmpty ? FileManager.default.currentDirectoryPath : base) as NSString).appendingPathComponent(s)
+        if s.hasPrefix("/") { return (s as NSString).standardizingPath }
+        var anchor = base.isEmpty ? FileManager.default.currentDirectoryPath : base
+        if !anchor.hasPrefix("/") { anchor = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(anchor) }
+        return ((anchor as NSString).appendingPathComponent(s) as NSString).standardizingPath
     }
 
     mutating func stringArray(_ key: String, required: Bool = false) -> [String]? {

@@ -35,7 +35,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192")
         }
         do {
             writer = try DatabasePool(path: path, configuration: config)
