@@ -7,6 +7,8 @@ public struct Config: Sendable {
     public var stateDirectory: String
     public var policy: Policy
     public var cancelLink: String?
+    /// A folder of Mustache templates overriding or adding to the built-in ones.
+    public var templatesDirectory: String?
     public var delivery: DeliverySettings
     public var metricsListen: String?
     public var endpoints: [Endpoint]
@@ -18,13 +20,19 @@ public struct Config: Sendable {
 
 /// `[policy]`: how lines are allocated and when customers and staff hear about them.
 public struct Policy: Sendable, Equatable {
-    public enum Allocation: String, Sendable, CaseIterable { case fifo, fill }
+    public typealias Allocation = DecisionPolicy.Allocation
     public var allocation: Allocation = .fifo
     public var grace: Span = .zero
     public var longWait: Span = .days(21)
     public var lowStockThreshold: Int64 = 5
-    public var stockCounts: Ledger.StockCounts = .onHand
+    public var stockCounts: DecisionPolicy.StockCounts = .onHand
     public var timezone: String = "UTC"
+
+    /// The part of the policy the decision core needs.
+    public var decision: DecisionPolicy {
+        DecisionPolicy(allocation: allocation, grace: grace, longWait: longWait, lowStockThreshold: lowStockThreshold,
+                       stockCounts: stockCounts)
+    }
 }
 
 /// `[delivery]`: retries, timeouts and concurrency of webhook delivery.

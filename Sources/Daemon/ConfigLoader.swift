@@ -39,7 +39,7 @@ public enum ConfigLoader {
         }
         let base = (path as NSString).deletingLastPathComponent
         var r = TableReader(table: table, prefix: "", problems: [])
-        r.allow(["inbox", "state", "policy", "links", "delivery", "metrics", "endpoints"])
+        r.allow(["inbox", "state", "policy", "links", "templates", "delivery", "metrics", "endpoints"])
 
         // [inbox]
         var inboxR = r.section("inbox")
@@ -94,6 +94,18 @@ public enum ConfigLoader {
         }
         linksR.finish()
         r.merge(linksR)
+
+        // [templates]
+        var tR = r.section("templates")
+        let templates = tR.path("directory", base: base, required: false)
+        if let templates {
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: templates, isDirectory: &isDir) || !isDir.boolValue {
+                tR.problem("directory", "\(templates) is not a directory; point it at a folder of LOCALE/TYPE.PART.mustache files, or remove the key to use the built-in templates")
+            }
+        }
+        tR.finish()
+        r.merge(tR)
 
         // [delivery]
         var dR = r.section("delivery")
@@ -150,7 +162,8 @@ public enum ConfigLoader {
         }
         r.finish()
         guard r.problems.isEmpty else { throw ConfigError(path: path, problems: r.problems) }
-        return Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, delivery: delivery,
+        return Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, templatesDirectory: templates,
+                      delivery: delivery,
                       metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
     }
 

@@ -1,4 +1,5 @@
 import BackorderCore
+import Delivery
 import Foundation
 import Inbox
 import Logging
@@ -18,10 +19,9 @@ public enum Daemon {
         umask(0o077)
         for w in config.warnings { logger.warning("config_warning", metadata: ["detail": "\(w)"]) }
         try ensureInbox(config.inbox.directory)
-        let store = try Store(directory: config.stateDirectory,
-                              ledger: Ledger(stockCounts: config.policy.stockCounts),
-                              logger: logger)
-        let inbox = try Inbox(settings: config.inbox, sink: store, decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        let store = try openStore(config, logger: logger)
+        let wake = WakeSignal()
+        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake]), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
         let started = ContinuousClock.now
         let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
@@ -32,12 +32,23 @@ public enum Daemon {
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
                                            "state": "\(config.stateDirectory)", "config": "\(config.path)"])
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest)],
+            services: [.init(service: ingest), .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() }))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
         let c = inbox.counters
         logger.info("stopped", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)"])
+    }
+
+    /// Opens the state with the decision policy, templates and subscriptions of `config`.
+    public static func openStore(_ config: Config, logger: Logger) throws -> Store {
+        let renderer = try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone)
+        return try Store(directory: config.stateDirectory,
+                         decider: Decider(policy: config.policy.decision),
+                         grouper: Grouper(cancelLink: config.cancelLink),
+                         renderer: renderer,
+                         subscriptions: config.endpoints.map { Subscription(endpoint: $0.name, events: Set($0.events)) },
+                         logger: logger)
     }
 
     static func ensureInbox(_ dir: String) throws {
@@ -52,6 +63,19 @@ public enum Daemon {
         } catch {
             throw DaemonError("cannot create inbox.directory \(dir): \(error.localizedDescription)")
         }
+    }
+}
+
+/// Hands batches to the store, then wakes whoever waits for new state.
+struct SignallingSink: IngestSink {
+    let store: Store
+    let signals: [WakeSignal]
+
+    func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
+    func forget(_ ids: [FileID]) throws { try store.forget(ids) }
+    func apply(_ batch: IngestBatch) throws {
+        try store.apply(batch)
+        for s in signals { s.signal() }
     }
 }
 

@@ -37,6 +37,13 @@ struct RawStatement {
         }
     }
 
+    mutating func bindBlob(_ v: [UInt8]) {
+        index += 1
+        v.withUnsafeBytes { buf in
+            _ = sqlite3_bind_blob(handle, index, buf.baseAddress, Int32(buf.count), Self.transient)
+        }
+    }
+
     mutating func bind(_ v: String?) {
         if let v { bind(v) } else { index += 1; sqlite3_bind_null(handle, index) }
     }

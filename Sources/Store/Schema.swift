@@ -11,7 +11,12 @@ enum Schema {
                     sku TEXT NOT NULL,
                     location TEXT NOT NULL,
                     on_hand INTEGER NOT NULL DEFAULT 0,
-                    reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+                    reserved INTEGER NOT NULL DEFAULT 0,
+                    alert_armed INTEGER NOT NULL DEFAULT 0,
+                    alerts_fired INTEGER NOT NULL DEFAULT 0,
+                    alert_count INTEGER NOT NULL DEFAULT 0,
+                    open_lines INTEGER NOT NULL DEFAULT 0 CHECK (open_lines >= 0),
+                    open_restocks INTEGER NOT NULL DEFAULT 0 CHECK (open_restocks >= 0),
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (sku, location)
                 ) WITHOUT ROWID;
@@ -44,11 +49,16 @@ enum Schema {
                     customer_phone TEXT,
                     customer_locale TEXT NOT NULL DEFAULT 'en',
                     customer_timezone TEXT,
+                    projected_at INTEGER,
+                    ready_at INTEGER,
+                    long_wait_sent INTEGER NOT NULL DEFAULT 0,
+                    deadline_at INTEGER,
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (order_id, line)
                 ) WITHOUT ROWID;
                 CREATE INDEX order_line_open ON order_line (sku, location, ordered_at, order_id, line)
                     WHERE status IN ('waiting', 'ready');
+                CREATE INDEX order_line_deadline ON order_line (deadline_at) WHERE status = 'waiting';
 
                 CREATE TABLE inbox_file (
                     device INTEGER NOT NULL,
@@ -68,6 +78,7 @@ enum Schema {
                     endpoint TEXT NOT NULL,
                     order_key TEXT NOT NULL,
                     type TEXT NOT NULL,
+                    line_keys TEXT NOT NULL DEFAULT '',
                     body BLOB NOT NULL,
                     state TEXT NOT NULL DEFAULT 'pending'
                         CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'superseded')),

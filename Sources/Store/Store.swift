@@ -14,15 +14,23 @@ public final class Store: IngestSink, @unchecked Sendable {
     public let directory: String
     let writer: DatabasePool
     let rejects: RejectLog
-    let ledger: Ledger
+    let decider: Decider
+    let grouper: Grouper
+    let renderer: any NoticeRenderer
+    let subscriptions: [Subscription]
     let logger: Logger
 
     public static let databaseName = "backorderd.sqlite"
 
     /// Opens (creating if needed) the state in `directory` and migrates it.
-    public init(directory: String, ledger: Ledger = Ledger(), logger: Logger = Logger(label: "backorderd.store")) throws {
+    public init(directory: String, decider: Decider = Decider(), grouper: Grouper = Grouper(),
+                renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [],
+                logger: Logger = Logger(label: "backorderd.store")) throws {
         self.directory = directory
-        self.ledger = ledger
+        self.decider = decider
+        self.grouper = grouper
+        self.renderer = renderer
+        self.subscriptions = subscriptions
         self.logger = logger
         try Self.prepareDirectory(directory)
         let path = directory + "/" + Self.databaseName
@@ -80,6 +88,10 @@ public final class Store: IngestSink, @unchecked Sendable {
                            offset: row[3], line: row[4], headLength: row[5], headHash: UInt64(bitPattern: row[6]))
             }
         }
+    }
+
+    public func apply(_ batch: IngestBatch) throws {
+        _ = try applyBatch(batch)
     }
 
     public func forget(_ ids: [FileID]) throws {

@@ -1,0 +1,210 @@
+/// The decision pass: applies records to a working set one at a time, in file order,
+/// and reports what customers and staff must be told.
+///
+/// Pure: it reads no clock and does no I/O. A record's time is its `at`, or the time
+/// its batch was read; a clock wake passes the time it woke at.
+public struct Decider: Sendable {
+    public var policy: DecisionPolicy
+
+    public init(policy: DecisionPolicy = DecisionPolicy()) {
+        self.policy = policy
+    }
+
+    /// Applies one record, then settles every position it touched.
+    public func apply(_ record: Record, defaultAt: Instant, to ws: inout WorkingSet, events: inout [Event]) {
+        let now: Instant
+        var touched: [PositionKey] = []
+        switch record {
+        case .stock(let s):
+            now = s.at ?? defaultAt
+            var p = ws.position(s.key, at: now)
+            switch s.kind {
+            case .onHand(let v):
+                p.onHand = policy.stockCounts == .net ? v + ws.openLines(of: s.key).reduce(0) { $0 + $1.qty } : v
+            case .delta(let d):
+                p.onHand += d
+            }
+            p.updatedAt = now
+            ws.put(p)
+            touched.append(s.key)
+        case .restock(let r):
+            now = r.at ?? defaultAt
+            let key = RestockKey(po: r.po, position: r.key)
+            ws.put(Restock(key: key, quantity: r.quantity, expectedAt: r.expectedAt, status: r.status, updatedAt: now))
+            touched.append(r.key)
+        case .backorder(let b):
+            now = b.at ?? defaultAt
+            let key = LineKey(order: b.order, line: b.line)
+            if var line = ws.lines[key] {
+                // A closed line stays closed: a late copy of its record changes nothing.
+                guard line.status.isOpen else { return }
+                if line.promisedAt != b.promisedAt {
+                    line.promisedAt = b.promisedAt
+                    line.estimate = b.promisedAt
+                }
+                line.customer = b.customer
+                line.orderedAt = b.orderedAt
+                if line.status == .waiting {
+                    if line.position != b.key { touched.append(line.position) }
+                    line.position = b.key
+                    line.qty = b.qty
+                } else if line.qty != b.qty, line.position == b.key {
+                    var p = ws.position(line.position, at: now)
+                    p.reserved += b.qty - line.qty
+                    ws.put(p)
+                    line.qty = b.qty
+                }
+                line.updatedAt = now
+                ws.put(line)
+            } else {
+                ws.put(OrderLine(key: key, position: b.key, qty: b.qty, orderedAt: b.orderedAt, promisedAt: b.promisedAt,
+                                 estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now))
+            }
+            touched.append(b.key)
+        case .order(let o):
+            now = o.at ?? defaultAt
+            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? (ws.orderLines[o.order] ?? [])
+            for key in keys {
+                guard var line = ws.lines[key], line.status.isOpen else { continue }
+                if line.status == .ready {
+                    var p = ws.position(line.position, at: now)
+                    p.reserved -= line.qty
+                    if o.status == .fulfilled { p.onHand -= line.qty }
+                    p.updatedAt = now
+                    ws.put(p)
+                }
+                line.status = o.status == .fulfilled ? .fulfilled : .cancelled
+                line.deadline = nil
+                line.projected = nil
+                line.updatedAt = now
+                ws.put(line)
+                touched.append(line.position)
+            }
+        }
+        var seen = Set<PositionKey>()
+        for key in touched where seen.insert(key).inserted {
+            settle(key, now: now, ws: &ws, events: &events)
+        }
+    }
+
+    /// The clock's pass: long waits and overdue estimates of every loaded waiting line
+    /// whose deadline is at or before `now`.
+    public func tick(now: Instant, to ws: inout WorkingSet, events: inout [Event]) {
+        let due = ws.lines.values.filter { $0.status == .waiting && ($0.deadline.map { $0 <= now } ?? false) }
+        var keys = Set<PositionKey>()
+        for l in due { keys.insert(l.position) }
+        // Projections first: a purchase order now late counts as unknown.
+        for key in keys.sorted() { settle(key, now: now, ws: &ws, events: &events) }
+        for var line in due.sorted(by: { ($0.orderedAt, $0.key) < ($1.orderedAt, $1.key) }) {
+            guard let current = ws.lines[line.key], current.status == .waiting else { continue }
+            line = current
+            if !line.longWaitSent, line.orderedAt + policy.longWait <= now {
+                line.longWaitSent = true
+                events.append(.longWait(line.key, at: now))
+            }
+            if let estimate = line.estimate, estimate + policy.grace <= now {
+                events.append(.overdue(line.key, estimate: estimate, at: now))
+                line.estimate = nil
+            }
+            line.deadline = deadline(of: line)
+            ws.put(line)
+        }
+    }
+
+    /// Allocation, projection, delay notices and staff alerts for one position.
+    func settle(_ key: PositionKey, now: Instant, ws: inout WorkingSet, events: inout [Event]) {
+        var p = ws.position(key, at: now)
+        var open = ws.openLines(of: key)
+        // Allocation: first come, first served.
+        for i in open.indices where open[i].status == .waiting {
+            if p.available >= open[i].qty {
+                open[i].status = .ready
+                open[i].readyAt = now
+                open[i].projected = nil
+                open[i].deadline = nil
+                open[i].updatedAt = now
+                p.reserved += open[i].qty
+                events.append(.ready(open[i].key, at: now))
+            } else if policy.allocation == .fifo {
+                break
+            }
+        }
+        // Projection: what is on hand, then open purchase orders by arrival, in allocation order.
+        let restocks = ws.openRestocks(of: key)
+        var onHandLeft = max(0, p.available)
+        var r = 0
+        var rLeft = restocks.first?.quantity ?? 0
+        var waitingQty: Int64 = 0
+        for i in open.indices where open[i].status == .waiting {
+            waitingQty += open[i].qty
+            var need = open[i].qty
+            let fromShelf = min(onHandLeft, need)
+            onHandLeft -= fromShelf
+            need -= fromShelf
+            var date: Instant? = nil
+            while need > 0, r < restocks.count {
+                let take = min(rLeft, need)
+                need -= take
+                rLeft -= take
+                date = restocks[r].expectedAt
+                if rLeft == 0 {
+                    r += 1
+                    rLeft = r < restocks.count ? restocks[r].quantity : 0
+                }
+            }
+            var projected = need == 0 ? date : nil
+            if let d = projected, d <= now { projected = nil }
+            open[i].projected = projected
+            if let d = projected, open[i].estimate.map({ d > $0 }) ?? true {
+                events.append(.delayed(open[i].key, to: d, at: now))
+                open[i].estimate = d
+            }
+            open[i].deadline = deadline(of: open[i])
+        }
+        for line in open { ws.put(line) }
+        p.openLines = Int64(open.count)
+        p.openRestocks = Int64(restocks.count)
+        alerts(&p, now: now, waitingQty: waitingQty, nextRestock: restocks.first?.expectedAt, events: &events)
+        ws.put(p)
+    }
+
+    /// Edge-triggered staff alerts, armed once the position is seen at or above the threshold.
+    func alerts(_ p: inout Position, now: Instant, waitingQty: Int64, nextRestock: Instant?, events: inout [Event]) {
+        let available = p.available
+        if available >= policy.lowStockThreshold {
+            p.alertArmed = true
+            p.alertsFired = []
+            return
+        }
+        guard p.alertArmed else { return }
+        let kind: StaffAlert.Kind
+        if p.onHand < p.reserved {
+            guard !p.alertsFired.contains(.oversold) else { return }
+            kind = .oversold
+            p.alertsFired.formUnion([.oversold, .out, .low])
+        } else if available <= 0 {
+            guard !p.alertsFired.contains(.out) else { return }
+            kind = .out
+            p.alertsFired.formUnion([.out, .low])
+        } else {
+            guard !p.alertsFired.contains(.low) else { return }
+            kind = .low
+            p.alertsFired.insert(.low)
+        }
+        p.alertCount += 1
+        events.append(.staff(StaffAlert(kind: kind, key: p.key, sequence: p.alertCount, at: now, onHand: p.onHand,
+                                        reserved: p.reserved, available: available, waitingQty: waitingQty,
+                                        nextRestockAt: nextRestock)))
+    }
+
+    /// The next time the clock must look at a waiting line.
+    public func deadline(of line: OrderLine) -> Instant? {
+        guard line.status == .waiting else { return nil }
+        var d: Instant? = line.estimate.map { $0 + policy.grace }
+        if !line.longWaitSent {
+            let lw = line.orderedAt + policy.longWait
+            d = d.map { min($0, lw) } ?? lw
+        }
+        return d
+    }
+}

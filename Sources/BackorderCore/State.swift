@@ -1,0 +1,122 @@
+/// The state of one stock position (one SKU at one location).
+public struct Position: Equatable, Sendable {
+    public var key: PositionKey
+    public var onHand: Int64
+    public var reserved: Int64
+    public var updatedAt: Instant
+    /// Staff alerts fire only once the position has been seen at or above the threshold.
+    public var alertArmed = false
+    /// Which alerts fired since the position was last at or above the threshold.
+    public var alertsFired = AlertSet()
+    /// How many alerts this position has raised: part of each alert's id.
+    public var alertCount: Int64 = 0
+    /// Open (waiting or ready) lines of this position; the store loads lines only where this is not 0.
+    public var openLines: Int64 = 0
+    /// Open purchase order lines of this position.
+    public var openRestocks: Int64 = 0
+
+    public init(key: PositionKey, onHand: Int64 = 0, reserved: Int64 = 0, updatedAt: Instant) {
+        self.key = key
+        self.onHand = onHand
+        self.reserved = reserved
+        self.updatedAt = updatedAt
+    }
+
+    public var available: Int64 { onHand - reserved }
+}
+
+/// An order line's identity.
+public struct LineKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var order: String
+    public var line: String
+
+    public init(order: String, line: String) {
+        self.order = order
+        self.line = line
+    }
+
+    public static func < (a: LineKey, b: LineKey) -> Bool { (a.order, a.line) < (b.order, b.line) }
+    public var description: String { "\(order)/\(line)" }
+}
+
+/// Where a backordered line stands.
+public enum LineStatus: String, Equatable, Sendable, CaseIterable {
+    case waiting, ready, fulfilled, cancelled
+
+    public var isOpen: Bool { self == .waiting || self == .ready }
+}
+
+/// A backordered order line as the daemon tracks it.
+public struct OrderLine: Equatable, Sendable {
+    public var key: LineKey
+    public var position: PositionKey
+    public var qty: Int64
+    public var orderedAt: Instant
+    public var promisedAt: Instant
+    /// The estimate the customer was last given: `promisedAt`, then the date of the last delay notice.
+    public var estimate: Instant?
+    public var status: LineStatus
+    public var customer: Customer
+    public var updatedAt: Instant
+    /// The date the open purchase orders make this line complete, if known and not past.
+    public var projected: Instant?
+    /// When the line became ready.
+    public var readyAt: Instant?
+    /// The long-wait offer was made.
+    public var longWaitSent = false
+    /// The next time the clock must look at this line (overdue, long wait), while waiting.
+    public var deadline: Instant?
+
+    public init(key: LineKey, position: PositionKey, qty: Int64, orderedAt: Instant, promisedAt: Instant,
+                estimate: Instant?, status: LineStatus, customer: Customer, updatedAt: Instant) {
+        self.key = key
+        self.position = position
+        self.qty = qty
+        self.orderedAt = orderedAt
+        self.promisedAt = promisedAt
+        self.estimate = estimate
+        self.status = status
+        self.customer = customer
+        self.updatedAt = updatedAt
+    }
+}
+
+/// The staff alerts a position has raised since it was last healthy.
+public struct AlertSet: OptionSet, Hashable, Sendable {
+    public let rawValue: Int64
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+    public static let low = AlertSet(rawValue: 1)
+    public static let out = AlertSet(rawValue: 2)
+    public static let oversold = AlertSet(rawValue: 4)
+}
+
+/// A purchase order line's identity.
+public struct RestockKey: Hashable, Comparable, Sendable {
+    public static func < (a: RestockKey, b: RestockKey) -> Bool { (a.po, a.position) < (b.po, b.position) }
+
+    public var po: String
+    public var position: PositionKey
+
+    public init(po: String, position: PositionKey) {
+        self.po = po
+        self.position = position
+    }
+}
+
+/// An inbound purchase order line.
+public struct Restock: Equatable, Sendable {
+    public var key: RestockKey
+    public var quantity: Int64
+    public var expectedAt: Instant
+    public var status: RestockChange.Status
+    public var updatedAt: Instant
+
+    public init(key: RestockKey, quantity: Int64, expectedAt: Instant, status: RestockChange.Status, updatedAt: Instant) {
+        self.key = key
+        self.quantity = quantity
+        self.expectedAt = expectedAt
+        self.status = status
+        self.updatedAt = updatedAt
+    }
+}
+

@@ -1,0 +1,55 @@
+import BackorderCore
+import Logging
+import ServiceLifecycle
+import Store
+
+/// Runs the time-driven decisions (overdue estimates, long waits) when the next
+/// deadline arrives, with no input needed.
+public final class ClockService: Service, @unchecked Sendable {
+    private let store: Store
+    private let wake: WakeSignal
+    private let logger: Logger
+    private let now: @Sendable () -> Instant
+    private let onNotices: @Sendable (Int) -> Void
+    /// The longest it sleeps without looking (a safety net for a changed wall clock).
+    public static let longestSleep: Duration = .seconds(60)
+
+    public init(store: Store, wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
+                onNotices: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.store = store
+        self.wake = wake
+        self.logger = logger
+        self.now = now
+        self.onNotices = onNotices
+    }
+
+    public func run() async throws {
+        try? await cancelOnGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        do {
+            while !Task.isCancelled {
+                var wait = Self.longestSleep
+                do {
+                    let t = now()
+                    if let next = try store.nextDeadline() {
+                        if next <= t {
+                            let notices = try store.tick(now: t)
+                            if !notices.isEmpty {
+                                logger.info("clock_pass", metadata: ["messages": "\(notices.count)"])
+                                onNotices(notices.count)
+                            }
+                            continue
+                        }
+                        wait = min(wait, .milliseconds((next - t).milliseconds))
+                    }
+                } catch {
+                    logger.error("store_error", metadata: ["action": "clock pass; retrying in 5s", "error": "\(error)"])
+                    wait = .seconds(5)
+                }
+                await wake.wait(timeout: wait)
+            }
+        }
+    }
+}

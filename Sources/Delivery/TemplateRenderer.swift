@@ -1,0 +1,182 @@
+import BackorderCore
+import Foundation
+import Mustache
+
+/// Renders notices from Mustache templates, per event type and customer locale, with
+/// fallback to `en`: `LOCALE/TYPE.subject`, `.text` and `.sms`.
+///
+/// The shipped English templates are built in; a templates folder may override any of
+/// them or add locales. Templates are logic-less and rendered as plain text; values
+/// from change files have control characters removed, so a name cannot add lines to a
+/// subject or an SMS.
+public struct TemplateRenderer: NoticeRenderer {
+    public static let parts = ["subject", "text", "sms"]
+    public static let smsLimit = 160
+
+    private let templates: [String: MustacheTemplate]
+    private let defaultTimeZone: TimeZone
+
+    /// Loads the built-in templates, then those under `directory` (if given).
+    public init(directory: String? = nil, defaultTimeZone: String = "UTC") throws(TemplateError) {
+        var sources = DefaultTemplates.all
+        if let directory {
+            guard let walker = FileManager.default.enumerator(atPath: directory) else {
+                throw TemplateError(problems: ["templates directory \(directory) cannot be read"])
+            }
+            while let rel = walker.nextObject() as? String {
+                guard rel.hasSuffix(".mustache") else { continue }
+                let name = String(rel.dropLast(".mustache".count))
+                guard let text = try? String(contentsOfFile: directory + "/" + rel, encoding: .utf8) else {
+                    throw TemplateError(problems: ["\(directory)/\(rel) is not readable UTF-8 text"])
+                }
+                sources[name] = text
+            }
+        }
+        var loaded: [String: MustacheTemplate] = [:]
+        var problems: [String] = []
+        for (name, text) in sources.sorted(by: { $0.key < $1.key }) {
+            do {
+                loaded[name] = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+            } catch {
+                problems.append("template \(name): \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw TemplateError(problems: problems) }
+        templates = loaded
+        self.defaultTimeZone = TimeZone(identifier: defaultTimeZone) ?? TimeZone(identifier: "UTC")!
+    }
+
+    public func render(_ notice: Notice) throws -> RenderedMessage {
+        let locale: String
+        let zone: TimeZone
+        switch notice.content {
+        case .customer(let c):
+            locale = c.customer.locale
+            zone = c.customer.timezone.flatMap(TimeZone.init(identifier:)) ?? defaultTimeZone
+        case .staff:
+            locale = "en"
+            zone = defaultTimeZone
+        }
+        let view = Self.view(notice, locale: locale, zone: zone)
+        var out: [String] = []
+        for part in Self.parts {
+            guard let t = template(notice.type, part, locale: locale) else {
+                throw TemplateError(problems: ["no template \(locale)/\(notice.type).\(part) and no en fallback"])
+            }
+            out.append(t.render(view).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var sms = out[2].replacingOccurrences(of: "\n", with: " ")
+        if sms.count > Self.smsLimit { sms = String(sms.prefix(Self.smsLimit - 1)) + "…" }
+        return RenderedMessage(subject: out[0].replacingOccurrences(of: "\n", with: " "), text: out[1], sms: sms)
+    }
+
+    /// Renders every type in every locale with sample data; returns what is wrong
+    /// (a missing part, an SMS over 160 characters). `backorderd check` runs it.
+    public func check() -> [String] {
+        var problems: [String] = []
+        let locales = Set(templates.keys.compactMap { $0.split(separator: "/").first.map(String.init) })
+        for locale in locales.sorted() {
+            for notice in Self.samples(locale: locale) {
+                do {
+                    let m = try render(notice)
+                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone)) ?? ""
+                    let count = raw.trimmingCharacters(in: .whitespacesAndNewlines).count
+                    if count > Self.smsLimit {
+                        problems.append("\(locale)/\(notice.type).sms renders \(count) characters with sample data; keep it within \(Self.smsLimit)")
+                    }
+                    if m.subject.isEmpty { problems.append("\(locale)/\(notice.type).subject renders empty") }
+                } catch {
+                    problems.append("\(error)")
+                }
+            }
+        }
+        return problems
+    }
+
+    private func template(_ type: String, _ part: String, locale: String) -> MustacheTemplate? {
+        var candidates = [locale]
+        if let dash = locale.firstIndex(where: { $0 == "-" || $0 == "_" }) { candidates.append(String(locale[..<dash])) }
+        candidates.append("en")
+        for c in candidates {
+            if let t = templates["\(c)/\(type).\(part)"] { return t }
+        }
+        return nil
+    }
+
+    // MARK: - The view templates see
+
+    static func view(_ notice: Notice, locale: String, zone: TimeZone) -> [String: Any] {
+        let loc = Locale(identifier: locale)
+        func long(_ i: Instant) -> String {
+            Date(timeIntervalSince1970: TimeInterval(i.milliseconds) / 1000)
+                .formatted(Date.FormatStyle(date: .complete, time: .omitted, locale: loc, timeZone: zone))
+        }
+        func short(_ i: Instant) -> String {
+            Date(timeIntervalSince1970: TimeInterval(i.milliseconds) / 1000)
+                .formatted(Date.FormatStyle(locale: loc, timeZone: zone).month(.abbreviated).day())
+        }
+        switch notice.content {
+        case .customer(let c):
+            func line(_ l: NoticeLine) -> [String: Any] {
+                var d: [String: Any] = ["line": clean(l.line), "sku": clean(l.sku), "qty": l.qty, "location": clean(l.location),
+                                        "promised": long(l.promisedAt), "promised_at": RFC3339.format(l.promisedAt)]
+                if let e = l.expectedAt {
+                    d["expected"] = long(e)
+                    d["expected_short"] = short(e)
+                    d["expected_at"] = RFC3339.format(e)
+                }
+                return d
+            }
+            var v: [String: Any] = [
+                "order": clean(c.order),
+                "lines": c.lines.map(line),
+                "remaining": c.remaining.map(line),
+                "items": c.lines.map { "\($0.qty) x \(clean($0.sku))" }.joined(separator: ", "),
+            ]
+            if let n = c.customer.name { v["name"] = clean(n) }
+            if let u = c.cancelURL { v["cancel_url"] = clean(u) }
+            if let latest = c.lines.compactMap(\.expectedAt).max() {
+                v["expected"] = long(latest)
+                v["expected_short"] = short(latest)
+            }
+            if let earliest = c.lines.map(\.promisedAt).min() { v["promised"] = long(earliest) }
+            return v
+        case .staff(let a):
+            var v: [String: Any] = [
+                "sku": clean(a.key.sku), "location": clean(a.key.location), "on_hand": a.onHand, "reserved": a.reserved,
+                "available": a.available, "waiting_qty": a.waitingQty, "short": max(0, a.reserved - a.onHand),
+            ]
+            if let n = a.nextRestockAt { v["next_restock"] = long(n) }
+            return v
+        }
+    }
+
+    /// Removes control characters from a value taken from a change file.
+    static func clean(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+    }
+
+    static func samples(locale: String) -> [Notice] {
+        let day = Instant(milliseconds: 1_796_083_200_000)
+        let customer = Customer(id: "C-1", name: "Maximiliana Sample-Longname", email: "max@example.com", locale: locale)
+        let line = NoticeLine(line: "1", sku: "SKU-LONG-NAME-0001", qty: 12, location: "store-12", promisedAt: day, expectedAt: day + .days(40))
+        let url = "https://shop.example.com/orders/O-2026-000123/cancel"
+        var out: [Notice] = []
+        for type in ["backorder.ready", "backorder.partially_ready", "backorder.delayed", "backorder.overdue", "backorder.long_wait"] {
+            let c = CustomerNotice(order: "O-2026-000123", customer: customer, lines: [line], remaining: [line], cancelURL: url)
+            out.append(Notice(type: type, orderKey: c.order, at: day, idSeed: type, content: .customer(c), lineKeys: ["1"]))
+        }
+        for kind in StaffAlert.Kind.allCases {
+            let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: day,
+                               onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: day)
+            out.append(Notice(type: kind.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+        }
+        return out
+    }
+}
+
+/// Templates that cannot be used, with every problem found.
+public struct TemplateError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") }
+}

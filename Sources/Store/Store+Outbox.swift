@@ -1,0 +1,103 @@
+import BackorderCore
+import Crypto
+import GRDB
+
+/// Which endpoints receive which event types.
+public struct Subscription: Sendable, Equatable {
+    public var endpoint: String
+    public var events: Set<String>
+
+    public init(endpoint: String, events: Set<String>) {
+        self.endpoint = endpoint
+        self.events = events
+    }
+}
+
+extension Store {
+    /// The webhook id of a notice: derived from the event, never from the attempt, so a
+    /// replay of the same input gives the same id and receivers can deduplicate on it.
+    public static func webhookID(_ notice: Notice) -> String {
+        let digest = SHA256.hash(data: Array(notice.idSeed.utf8))
+        let hex = Array("0123456789abcdef".utf8)
+        var out = Array("msg_".utf8)
+        for b in digest.prefix(16) {
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The older undelivered messages a new one makes obsolete, by type: a `ready`
+    /// replaces every pending piece of news of the order; a delay or overdue notice
+    /// replaces earlier ones about the same lines; lines now ready need no delay notice.
+    static func supersedes(_ type: String) -> (types: [String], wholeOrder: Bool) {
+        switch type {
+        case "backorder.ready":
+            (["backorder.delayed", "backorder.overdue", "backorder.long_wait", "backorder.partially_ready"], true)
+        case "backorder.delayed", "backorder.overdue":
+            (["backorder.delayed", "backorder.overdue"], false)
+        case "backorder.partially_ready":
+            (["backorder.delayed", "backorder.overdue"], false)
+        default:
+            ([], false)
+        }
+    }
+
+    /// Renders each notice and queues one outbox row per subscribed endpoint.
+    func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws {
+        guard !subscriptions.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, body, created_at, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
+            """)
+        for notice in notices {
+            let targets = subscriptions.filter { $0.events.contains(notice.type) }
+            guard !targets.isEmpty else { continue }
+            let message: RenderedMessage
+            do {
+                message = try renderer.render(notice)
+            } catch {
+                logger.error("render_failed", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "error": "\(error)"])
+                message = RenderedMessage(subject: notice.type, text: notice.type, sms: notice.type)
+            }
+            let body = Payload.body(notice, message: message)
+            let id = Self.webhookID(notice)
+            logger.info("notice", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "webhook_id": "\(id)",
+                                             "lines": "\(notice.lineKeys.joined(separator: ","))",
+                                             "endpoints": "\(targets.map(\.endpoint).joined(separator: ","))"])
+            let lineKeys = notice.lineKeys.joined(separator: "\u{1F}")
+            for target in targets {
+                try supersede(by: notice, endpoint: target.endpoint, db)
+                let s = RawStatement(insert)
+                var b = s
+                b.bind(id)
+                b.bind(target.endpoint)
+                b.bind(notice.orderKey)
+                b.bind(notice.type)
+                b.bind(lineKeys)
+                b.bindBlob(body)
+                b.bind(now.milliseconds)
+                b.bind(now.milliseconds)
+                try b.run()
+            }
+        }
+    }
+
+    private func supersede(by notice: Notice, endpoint: String, _ db: Database) throws {
+        let rule = Self.supersedes(notice.type)
+        guard !rule.types.isEmpty else { return }
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, type, line_keys FROM outbox
+            WHERE endpoint = ? AND order_key = ? AND state = 'pending'
+            """, arguments: [endpoint, notice.orderKey])
+        let newLines = Set(notice.lineKeys)
+        for row in rows {
+            let type: String = row[1]
+            guard rule.types.contains(type) else { continue }
+            let lines = Set((row[2] as String).split(separator: "\u{1F}").map(String.init))
+            guard rule.wholeOrder || lines.isSubset(of: newLines) else { continue }
+            try db.execute(sql: "UPDATE outbox SET state = 'superseded', last_error = ? WHERE id = ?",
+                           arguments: ["superseded by \(notice.type)", row[0] as Int64])
+        }
+    }
+}
