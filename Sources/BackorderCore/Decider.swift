@@ -20,11 +20,12 @@ public struct Decider: Sendable {
             var p = ws.position(s.key, at: now)
             switch s.kind {
             case .onHand(let v):
-                p.onHand = policy.stockCounts == .net ? v + ws.openLines(of: s.key).reduce(0) { $0 + $1.qty } : v
+                // A net count already subtracts every open line: the ready ones (reserved) and the waiting ones.
+                p.onHand = policy.stockCounts == .net ? v + p.reserved + ws.waitingLines(of: s.key).reduce(0) { $0 + $1.qty } : v
             case .delta(let d):
                 p.onHand += d
             }
-            p.updatedAt = now
+            p.updatedAt = max(p.updatedAt, now)
             ws.put(p)
             touched.append(s.key)
         case .restock(let r):
@@ -55,10 +56,13 @@ public struct Decider: Sendable {
                     line.qty = b.qty
                 }
                 line.updatedAt = now
+                line.deadline = deadline(of: line)
                 ws.put(line)
             } else {
-                ws.put(OrderLine(key: key, position: b.key, qty: b.qty, orderedAt: b.orderedAt, promisedAt: b.promisedAt,
-                                 estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now))
+                var line = OrderLine(key: key, position: b.key, qty: b.qty, orderedAt: b.orderedAt, promisedAt: b.promisedAt,
+                                     estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now)
+                line.deadline = deadline(of: line)
+                ws.put(line)
             }
             touched.append(b.key)
         case .order(let o):
@@ -70,7 +74,7 @@ public struct Decider: Sendable {
                     var p = ws.position(line.position, at: now)
                     p.reserved -= line.qty
                     if o.status == .fulfilled { p.onHand -= line.qty }
-                    p.updatedAt = now
+                    p.updatedAt = max(p.updatedAt, now)
                     ws.put(p)
                 }
                 line.status = o.status == .fulfilled ? .fulfilled : .cancelled
@@ -112,32 +116,53 @@ public struct Decider: Sendable {
     }
 
     /// Allocation, projection, delay notices and staff alerts for one position.
-    func settle(_ key: PositionKey, now: Instant, ws: inout WorkingSet, events: inout [Event]) {
-        var p = ws.position(key, at: now)
-        var open = ws.openLines(of: key)
+    func settle(_ key: PositionKey, now recordTime: Instant, ws: inout WorkingSet, events: inout [Event]) {
+        var p = ws.position(key, at: recordTime)
+        // A position's time never runs backwards: a record stamped earlier than what was
+        // already decided must not make a passed date look like news again.
+        let now = max(recordTime, p.updatedAt)
+        p.updatedAt = now
+        var waiting = ws.waitingKeys(of: key)
         // Allocation: first come, first served.
-        for i in open.indices where open[i].status == .waiting {
-            if p.available >= open[i].qty {
-                open[i].status = .ready
-                open[i].readyAt = now
-                open[i].projected = nil
-                open[i].deadline = nil
-                open[i].updatedAt = now
-                p.reserved += open[i].qty
-                events.append(.ready(open[i].key, at: now))
+        var readied = false
+        var i = 0
+        while i < waiting.count, p.available > 0 {
+            guard var line = ws.lines[waiting[i]] else { i += 1; continue }
+            if p.available >= line.qty {
+                line.status = .ready
+                line.readyAt = now
+                line.projected = nil
+                line.deadline = nil
+                line.updatedAt = now
+                p.reserved += line.qty
+                events.append(.ready(line.key, at: now))
+                ws.update(line)
+                waiting.remove(at: i)
+                readied = true
             } else if policy.allocation == .fifo {
                 break
+            } else {
+                i += 1
             }
         }
-        // Projection: what is on hand, then open purchase orders by arrival, in allocation order.
+        if readied {
+            ws.waitingOrder[key] = nil
+            ws.waitingOrder[key] = waiting
+            ws.projectedPrefix[key] = nil
+        }
+        // Projection: what is on hand, then open purchase orders by arrival, in allocation
+        // order. Lines past the last one that had a date, once the supply is used up, keep
+        // their unknown date: they need no visit.
         let restocks = ws.openRestocks(of: key)
         var onHandLeft = max(0, p.available)
         var r = 0
         var rLeft = restocks.first?.quantity ?? 0
-        var waitingQty: Int64 = 0
-        for i in open.indices where open[i].status == .waiting {
-            waitingQty += open[i].qty
-            var need = open[i].qty
+        let previousPrefix = ws.projectedPrefix[key] ?? waiting.count
+        var prefix = 0
+        i = 0
+        while i < waiting.count, onHandLeft > 0 || r < restocks.count || i < previousPrefix {
+            guard var line = ws.lines[waiting[i]] else { i += 1; continue }
+            var need = line.qty
             let fromShelf = min(onHandLeft, need)
             onHandLeft -= fromShelf
             need -= fromShelf
@@ -154,22 +179,28 @@ public struct Decider: Sendable {
             }
             var projected = need == 0 ? date : nil
             if let d = projected, d <= now { projected = nil }
-            open[i].projected = projected
-            if let d = projected, open[i].estimate.map({ d > $0 }) ?? true {
-                events.append(.delayed(open[i].key, to: d, at: now))
-                open[i].estimate = d
+            if projected != nil { prefix = i + 1 }
+            var changed = line.projected != projected
+            line.projected = projected
+            if let d = projected, line.estimate.map({ d > $0 }) ?? true {
+                events.append(.delayed(line.key, to: d, at: now))
+                line.estimate = d
+                line.deadline = deadline(of: line)
+                changed = true
             }
-            open[i].deadline = deadline(of: open[i])
+            if changed { ws.update(line) }
+            i += 1
         }
-        for line in open { ws.put(line) }
-        p.openLines = Int64(open.count)
+        ws.projectedPrefix[key] = prefix
+        p.waitingLines = Int64(waiting.count)
         p.openRestocks = Int64(restocks.count)
-        alerts(&p, now: now, waitingQty: waitingQty, nextRestock: restocks.first?.expectedAt, events: &events)
+        alerts(&p, now: now, waiting: { waiting.reduce(0) { $0 + (ws.lines[$1]?.qty ?? 0) } },
+               nextRestock: restocks.first?.expectedAt, events: &events)
         ws.put(p)
     }
 
     /// Edge-triggered staff alerts, armed once the position is seen at or above the threshold.
-    func alerts(_ p: inout Position, now: Instant, waitingQty: Int64, nextRestock: Instant?, events: inout [Event]) {
+    func alerts(_ p: inout Position, now: Instant, waiting: () -> Int64, nextRestock: Instant?, events: inout [Event]) {
         let available = p.available
         if available >= policy.lowStockThreshold {
             p.alertArmed = true
@@ -193,7 +224,7 @@ public struct Decider: Sendable {
         }
         p.alertCount += 1
         events.append(.staff(StaffAlert(kind: kind, key: p.key, sequence: p.alertCount, at: now, onHand: p.onHand,
-                                        reserved: p.reserved, available: available, waitingQty: waitingQty,
+                                        reserved: p.reserved, available: available, waitingQty: waiting(),
                                         nextRestockAt: nextRestock)))
     }
 

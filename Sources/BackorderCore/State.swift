@@ -10,8 +10,8 @@ public struct Position: Equatable, Sendable {
     public var alertsFired = AlertSet()
     /// How many alerts this position has raised: part of each alert's id.
     public var alertCount: Int64 = 0
-    /// Open (waiting or ready) lines of this position; the store loads lines only where this is not 0.
-    public var openLines: Int64 = 0
+    /// Waiting lines of this position; the store loads lines only where this is not 0.
+    public var waitingLines: Int64 = 0
     /// Open purchase order lines of this position.
     public var openRestocks: Int64 = 0
 

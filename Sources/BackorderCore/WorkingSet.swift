@@ -1,8 +1,9 @@
 /// The rows a batch touches, loaded by the store, changed by the `Decider`, written back
 /// by the store.
 ///
-/// The store promises completeness: for every loaded position with `openLines > 0`, all
-/// its open lines are loaded, and with `openRestocks > 0`, all its open purchase orders.
+/// The store promises completeness: for every loaded position with `waitingLines > 0`,
+/// all its waiting lines are loaded, and with `openRestocks > 0`, all its open purchase
+/// orders. Ready lines are loaded only when a record names them (by line or by order).
 public struct WorkingSet: Sendable {
     public private(set) var positions: [PositionKey: Position] = [:]
     public private(set) var lines: [LineKey: OrderLine] = [:]
@@ -15,6 +16,12 @@ public struct WorkingSet: Sendable {
     public private(set) var dirtyPositions: Set<PositionKey> = []
     public private(set) var dirtyLines: Set<LineKey> = []
     public private(set) var dirtyRestocks: Set<RestockKey> = []
+
+    /// Waiting lines per position in allocation order, and how many of them lead with a
+    /// projected date: kept for the batch so a hot SKU with hundreds of waiting lines is
+    /// sorted once, not once per record.
+    var waitingOrder: [PositionKey: [LineKey]] = [:]
+    var projectedPrefix: [PositionKey: Int] = [:]
 
     public init() {}
 
@@ -50,15 +57,52 @@ public struct WorkingSet: Sendable {
     mutating func put(_ l: OrderLine) {
         if let old = lines[l.key] {
             if old == l { return }
+            if old.status != l.status || old.orderedAt != l.orderedAt || old.position != l.position {
+                if old.status == .waiting { unqueue(old) }
+                if l.status == .waiting { enqueue(l) }
+            }
             if old.position != l.position {
                 positionLines[old.position]?.removeAll { $0 == l.key }
                 positionLines[l.position, default: []].append(l.key)
             }
         } else {
             index(l)
+            if l.status == .waiting { enqueue(l) }
         }
         lines[l.key] = l
         dirtyLines.insert(l.key)
+    }
+
+    /// Writes a line the decision pass changed without changing its place in line.
+    mutating func update(_ l: OrderLine) {
+        guard lines[l.key] != l else { return }
+        lines[l.key] = l
+        dirtyLines.insert(l.key)
+    }
+
+    /// Keeps a cached waiting order in step with a line that starts waiting.
+    private mutating func enqueue(_ l: OrderLine) {
+        projectedPrefix[l.position] = nil
+        guard var keys = waitingOrder[l.position] else { return }
+        waitingOrder[l.position] = nil
+        let rank = (l.orderedAt, l.key.order, l.key.line)
+        var lo = 0, hi = keys.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let m = lines[keys[mid]]!
+            if (m.orderedAt, m.key.order, m.key.line) < rank { lo = mid + 1 } else { hi = mid }
+        }
+        keys.insert(l.key, at: lo)
+        waitingOrder[l.position] = keys
+    }
+
+    /// Keeps a cached waiting order in step with a line that stops waiting.
+    private mutating func unqueue(_ l: OrderLine) {
+        projectedPrefix[l.position] = nil
+        guard var keys = waitingOrder[l.position] else { return }
+        waitingOrder[l.position] = nil
+        keys.removeAll { $0 == l.key }
+        waitingOrder[l.position] = keys
     }
 
     mutating func put(_ r: Restock) {
@@ -74,11 +118,19 @@ public struct WorkingSet: Sendable {
         positionLines[l.position, default: []].append(l.key)
     }
 
-    /// Open lines of a position in allocation order: `ordered_at`, then order, then line.
-    func openLines(of key: PositionKey) -> [OrderLine] {
-        (positionLines[key] ?? []).compactMap { lines[$0] }.filter { $0.status.isOpen }.sorted {
+    /// Waiting lines of a position in allocation order: `ordered_at`, then order, then line.
+    func waitingLines(of key: PositionKey) -> [OrderLine] {
+        (positionLines[key] ?? []).compactMap { lines[$0] }.filter { $0.status == .waiting }.sorted {
             ($0.orderedAt, $0.key.order, $0.key.line) < ($1.orderedAt, $1.key.order, $1.key.line)
         }
+    }
+
+    /// The keys of `waitingLines(of:)`, cached for the batch.
+    mutating func waitingKeys(of key: PositionKey) -> [LineKey] {
+        if let cached = waitingOrder[key] { return cached }
+        let keys = waitingLines(of: key).map(\.key)
+        waitingOrder[key] = keys
+        return keys
     }
 
     /// Open purchase orders of a position in arrival order.

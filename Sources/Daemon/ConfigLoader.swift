@@ -1,4 +1,5 @@
 import BackorderCore
+import Delivery
 import Foundation
 import Inbox
 import TOMLKit
@@ -16,11 +17,29 @@ public enum ConfigLoader {
             throw ConfigError(path: path, problems: [ConfigProblem("(file)", "\(path) is not UTF-8 text")])
         }
         var config = try parse(text, path: path)
+        try checkTemplates(config)
         if config.endpoints.contains(where: { !$0.secrets.isEmpty }), text.contains("secret"), text.range(of: "secret *=", options: .regularExpression) != nil,
            let mode = permissions(path), mode & 0o077 != 0 {
             config.warnings.append("\(path) holds a secret and other users can read it (mode \(String(mode, radix: 8))): chmod 600 it, or use secret_file")
         }
         return config
+    }
+
+    /// Loads the templates the configuration names and renders each with sample data:
+    /// a template that cannot render is found here, not at 3 a.m.
+    static func checkTemplates(_ config: Config) throws(ConfigError) {
+        do {
+            let problems = try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone).check()
+            if !problems.isEmpty {
+                throw ConfigError(path: config.path, problems: problems.map { ConfigProblem("templates", $0) })
+            }
+        } catch let e as TemplateError {
+            throw ConfigError(path: config.path, problems: e.problems.map { ConfigProblem("templates", $0) })
+        } catch let e as ConfigError {
+            throw e
+        } catch {
+            throw ConfigError(path: config.path, problems: [ConfigProblem("templates", "\(error)")])
+        }
     }
 
     static func permissions(_ path: String) -> Int? {

@@ -15,7 +15,7 @@ enum Schema {
                     alert_armed INTEGER NOT NULL DEFAULT 0,
                     alerts_fired INTEGER NOT NULL DEFAULT 0,
                     alert_count INTEGER NOT NULL DEFAULT 0,
-                    open_lines INTEGER NOT NULL DEFAULT 0 CHECK (open_lines >= 0),
+                    waiting_lines INTEGER NOT NULL DEFAULT 0 CHECK (waiting_lines >= 0),
                     open_restocks INTEGER NOT NULL DEFAULT 0 CHECK (open_restocks >= 0),
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (sku, location)
@@ -56,8 +56,8 @@ enum Schema {
                     updated_at INTEGER NOT NULL,
                     PRIMARY KEY (order_id, line)
                 ) WITHOUT ROWID;
-                CREATE INDEX order_line_open ON order_line (sku, location, ordered_at, order_id, line)
-                    WHERE status IN ('waiting', 'ready');
+                CREATE INDEX order_line_waiting ON order_line (sku, location, ordered_at, order_id, line)
+                    WHERE status = 'waiting';
                 CREATE INDEX order_line_deadline ON order_line (deadline_at) WHERE status = 'waiting';
 
                 CREATE TABLE inbox_file (

@@ -22,16 +22,21 @@ extension Store {
         }
     }
 
-    /// The clock's pass: overdue estimates and long waits due at `now`.
+    /// The clock's pass: overdue estimates and long waits due at `now`, for the positions
+    /// of at most `limit` due lines (the earliest first), so a backlog of deadlines is
+    /// worked off in short transactions; call again while `nextDeadline()` is due.
     @discardableResult
-    public func tick(now: Instant) throws -> [Notice] {
+    public func tick(now: Instant, limit: Int = 500) throws -> [Notice] {
         try writer.write { db in
             var keys: [PositionKey] = []
             let st = try db.cachedStatement(sql: """
-                SELECT DISTINCT sku, location FROM order_line WHERE status = 'waiting' AND deadline_at <= ?
+                SELECT DISTINCT sku, location FROM (
+                    SELECT sku, location FROM order_line WHERE status = 'waiting' AND deadline_at <= ?
+                    ORDER BY deadline_at LIMIT ?)
                 """)
             var s = RawStatement(st)
             s.bind(now.milliseconds)
+            s.bind(Int64(limit))
             while try s.step() { keys.append(PositionKey(sku: s.text(0), location: s.text(1))) }
             s.reset()
             guard !keys.isEmpty else { return [] }
@@ -95,7 +100,7 @@ extension Store {
         var withLines: [PositionKey] = []
         var withRestocks: [PositionKey] = []
         let st = try db.cachedStatement(sql: """
-            SELECT on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, open_lines, open_restocks
+            SELECT on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks
             FROM position WHERE sku = ? AND location = ?
             """)
         for key in positions {
@@ -107,10 +112,10 @@ extension Store {
                 p.alertArmed = s.int(3) != 0
                 p.alertsFired = AlertSet(rawValue: s.int(4))
                 p.alertCount = s.int(5)
-                p.openLines = s.int(6)
+                p.waitingLines = s.int(6)
                 p.openRestocks = s.int(7)
                 ws.load(p)
-                if p.openLines > 0 { withLines.append(key) }
+                if p.waitingLines > 0 { withLines.append(key) }
                 if p.openRestocks > 0 { withRestocks.append(key) }
             }
             s.reset()
@@ -118,7 +123,7 @@ extension Store {
         if !withLines.isEmpty {
             let st = try db.cachedStatement(sql: """
                 SELECT \(Self.lineColumns) FROM order_line
-                WHERE sku = ? AND location = ? AND status IN ('waiting', 'ready')
+                WHERE sku = ? AND location = ? AND status = 'waiting'
                 """)
             for key in withLines {
                 var s = RawStatement(st)
@@ -184,11 +189,11 @@ extension Store {
         if !ws.dirtyPositions.isEmpty {
             let st = try db.cachedStatement(sql: """
                 INSERT INTO position (sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count,
-                    open_lines, open_restocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    waiting_lines, open_restocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (sku, location) DO UPDATE SET
                     on_hand = excluded.on_hand, reserved = excluded.reserved, alert_armed = excluded.alert_armed,
                     alerts_fired = excluded.alerts_fired, alert_count = excluded.alert_count,
-                    open_lines = excluded.open_lines, open_restocks = excluded.open_restocks, updated_at = excluded.updated_at
+                    waiting_lines = excluded.waiting_lines, open_restocks = excluded.open_restocks, updated_at = excluded.updated_at
                 """)
             for key in ws.dirtyPositions {
                 guard let p = ws.positions[key] else { continue }
@@ -200,7 +205,7 @@ extension Store {
                 s.bind(Int64(p.alertArmed ? 1 : 0))
                 s.bind(p.alertsFired.rawValue)
                 s.bind(p.alertCount)
-                s.bind(p.openLines)
+                s.bind(p.waitingLines)
                 s.bind(p.openRestocks)
                 s.bind(p.updatedAt.milliseconds)
                 try s.run()

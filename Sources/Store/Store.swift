@@ -42,8 +42,11 @@ public final class Store: IngestSink, @unchecked Sendable {
         close(fd)
         var config = Configuration()
         config.busyMode = .timeout(10)
+        config.maximumReaderCount = 2
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192")
+            // The writer gets a larger page cache for ingest; readers (status, the clock) keep SQLite's default.
+            try db.execute(sql: db.configuration.readonly ? "PRAGMA synchronous = NORMAL"
+                                                          : "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192")
         }
         do {
             writer = try DatabasePool(path: path, configuration: config)

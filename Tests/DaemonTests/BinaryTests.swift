@@ -65,3 +65,16 @@ import Testing
         #expect(try store.position(PositionKey(sku: "S", location: "default"))?.onHand == 3)
     }
 }
+
+extension BinaryTests {
+    @Test func checkRefusesABrokenTemplate() throws {
+        let root = TempDirectory()
+        let en = root.sub("templates/en")
+        try Files.write(en + "/backorder.delayed.sms.mustache", "{{#lines}}never closed")
+        let cfg = try Self.config(root, extra: "") + ".t"
+        try Files.write(cfg, Files.read(try Self.config(root)) + "\n[templates]\ndirectory = \"\(root.path)/templates\"\n")
+        let r = try Binary.run(["check", "--config", cfg])
+        #expect(r.code == 78)
+        #expect(r.err.contains("- templates: template en/backorder.delayed.sms"), "\(r.err)")
+    }
+}

@@ -40,8 +40,8 @@ import Testing
 
     @Test func killNineNeverLosesOrRepeatsALine() async throws {
         let root = TempDirectory()
-        let total = 200_000
-        let cfg = try BinaryTests.config(root, extra: "batch_lines = 1500")
+        let total = 60_000
+        let cfg = try BinaryTests.config(root, extra: "batch_lines = 500")
         let inbox = root.sub("inbox")
         var text = ""
         text.reserveCapacity(total * 60)
@@ -54,7 +54,7 @@ import Testing
         for round in 0..<20 {
             let p = try Binary.start(["run", "--config", cfg], logPath: log)
             // Kill at a random moment: during start-up, mid-transaction, between batches.
-            let delay = Int(rng.next() % 250) + 5
+            let delay = Int(rng.next() % 150) + 5
             try await Task.sleep(for: .milliseconds(delay))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()

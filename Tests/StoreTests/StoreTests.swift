@@ -62,7 +62,7 @@ import Testing
         #expect(try store.allRestocks().map(\.quantity) == [3])
         let line = try #require(try store.allLines().first)
         #expect(line.customer == Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))
-        #expect(line.status == .waiting)
+        #expect(line.status == .ready, "5 on hand serve a line of 2")
         #expect(try store.cursors() == [FileCursor(id: FileID(device: 1, inode: 2), name: "a.jsonl", offset: 300, line: 3)])
         let rejected = Files.read(dir + "/rejected.jsonl")
         #expect(rejected.contains(#""reason":"bad""#))
