@@ -147,7 +147,10 @@ public struct Grouper: Sendable {
                 let lines = ready.compactMap { noticeLine($0, ws, expected: nil) }
                 let seed = ready.map(\.line).joined(separator: ",")
                 if stillWaiting.isEmpty {
-                    add("backorder.ready", lines, seed: seed, cancel: false)
+                    // Everything can ship: list every ready line, as this message may replace
+                    // an undelivered partially-ready one.
+                    let all = (ws.orderLines[order] ?? []).filter { ws.lines[$0]?.status == .ready }.sorted()
+                    add("backorder.ready", all.compactMap { noticeLine($0, ws, expected: nil) }, seed: seed, cancel: false)
                 } else {
                     let remaining = stillWaiting.compactMap { noticeLine($0, ws, expected: ws.lines[$0]?.projected) }
                     add("backorder.partially_ready", lines, remaining: remaining, seed: seed, cancel: true)

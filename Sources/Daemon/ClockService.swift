@@ -1,4 +1,5 @@
 import BackorderCore
+import Delivery
 import Logging
 import ServiceLifecycle
 import Store

@@ -65,36 +65,6 @@ public struct Endpoint: Sendable, Equatable {
     public var maxInFlight: Int
 }
 
-/// A daily window in local time, such as `21:00-08:00` (it may wrap past midnight).
-public struct QuietHours: Sendable, Equatable, CustomStringConvertible {
-    /// Minutes after midnight.
-    public var start: Int
-    public var end: Int
-
-    public static func parse(_ s: String) -> QuietHours? {
-        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let a = minutes(parts[0]), let b = minutes(parts[1]), a != b else { return nil }
-        return QuietHours(start: a, end: b)
-    }
-
-    private static func minutes(_ s: Substring) -> Int? {
-        let hm = s.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
-        guard hm.count == 2, hm[0].count == 2, hm[1].count == 2, let h = Int(hm[0]), let m = Int(hm[1]),
-              (0..<24).contains(h), (0..<60).contains(m) else { return nil }
-        return h * 60 + m
-    }
-
-    /// Whether a local time of day (minutes after midnight) falls inside the window.
-    public func contains(minuteOfDay m: Int) -> Bool {
-        start < end ? (m >= start && m < end) : (m >= start || m < end)
-    }
-
-    public var description: String {
-        func f(_ v: Int) -> String { (v / 60 < 10 ? "0" : "") + "\(v / 60):" + (v % 60 < 10 ? "0" : "") + "\(v % 60)" }
-        return "\(f(start))-\(f(end))"
-    }
-}
-
 /// The event types a endpoint may subscribe to.
 public enum EventType {
     public static let all = [

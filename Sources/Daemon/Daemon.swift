@@ -21,8 +21,14 @@ public enum Daemon {
         try ensureInbox(config.inbox.directory)
         let store = try openStore(config, logger: logger)
         let wake = WakeSignal()
-        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake]), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        let dispatchWake = WakeSignal()
+        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake, dispatchWake]), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
+        let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
+        defer { client.shutdown() }
+        let dispatcher = Dispatcher(queue: store, client: client, targets: try targets(config), settings: dispatchSettings(config),
+                                    wake: dispatchWake, logger: logger, now: { Instant.now() },
+                                    onBreaker: { endpoint, state in try? store.setBreaker(endpoint: endpoint, state: state.rawValue, at: Instant.now()) })
         let started = ContinuousClock.now
         let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
             let c = inbox.counters
@@ -32,7 +38,11 @@ public enum Daemon {
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
                                            "state": "\(config.stateDirectory)", "config": "\(config.path)"])
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingest), .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() }))],
+            // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
+            services: [.init(service: dispatcher),
+                       .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
+                                                   onNotices: { _ in dispatchWake.signal() })),
+                       .init(service: ingest)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
@@ -49,6 +59,21 @@ public enum Daemon {
                          renderer: renderer,
                          subscriptions: config.endpoints.map { Subscription(endpoint: $0.name, events: Set($0.events)) },
                          logger: logger)
+    }
+
+    static func targets(_ config: Config) throws -> [DeliveryTarget] {
+        config.endpoints.map { e in
+            DeliveryTarget(name: e.name, url: e.url, signer: WebhookSigner(keys: e.secrets.map(\.key)), quietHours: e.quietHours,
+                           maxInFlight: e.maxInFlight)
+        }
+    }
+
+    static func dispatchSettings(_ config: Config) -> DispatchSettings {
+        let d = config.delivery
+        return DispatchSettings(concurrency: d.concurrency, timeout: d.timeout,
+                                retry: RetryPolicy(initialBackoff: d.initialBackoff, maxBackoff: d.maxBackoff,
+                                                   maxAttempts: d.maxAttempts, maxAge: d.maxAge),
+                                defaultTimeZone: config.policy.timezone)
     }
 
     static func ensureInbox(_ dir: String) throws {

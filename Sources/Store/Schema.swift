@@ -79,6 +79,8 @@ enum Schema {
                     order_key TEXT NOT NULL,
                     type TEXT NOT NULL,
                     line_keys TEXT NOT NULL DEFAULT '',
+                    audience TEXT NOT NULL DEFAULT 'customer' CHECK (audience IN ('customer', 'staff')),
+                    zone TEXT,
                     body BLOB NOT NULL,
                     state TEXT NOT NULL DEFAULT 'pending'
                         CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead', 'superseded')),
@@ -90,8 +92,18 @@ enum Schema {
                     delivered_at INTEGER,
                     UNIQUE (webhook_id, endpoint)
                 );
-                CREATE INDEX outbox_due ON outbox (endpoint, state, next_attempt_at);
-                CREATE INDEX outbox_order ON outbox (endpoint, order_key, id);
+                CREATE INDEX outbox_live ON outbox (endpoint, id) WHERE state IN ('pending', 'in_flight');
+                CREATE INDEX outbox_live_order ON outbox (endpoint, order_key, id) WHERE state IN ('pending', 'in_flight');
+                CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+                CREATE INDEX outbox_state ON outbox (state, endpoint);
+
+                CREATE TABLE endpoint_state (
+                    endpoint TEXT PRIMARY KEY NOT NULL,
+                    last_error TEXT,
+                    last_error_at INTEGER,
+                    breaker TEXT NOT NULL DEFAULT 'closed',
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
                 """)
         }
         return m

@@ -47,8 +47,8 @@ extension Store {
     func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws {
         guard !subscriptions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, body, created_at, next_attempt_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
+            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, body, created_at, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
             """)
         for notice in notices {
             let targets = subscriptions.filter { $0.events.contains(notice.type) }
@@ -66,6 +66,12 @@ extension Store {
                                              "lines": "\(notice.lineKeys.joined(separator: ","))",
                                              "endpoints": "\(targets.map(\.endpoint).joined(separator: ","))"])
             let lineKeys = notice.lineKeys.joined(separator: "\u{1F}")
+            var audience = "staff"
+            var zone: String? = nil
+            if case .customer(let c) = notice.content {
+                audience = "customer"
+                zone = c.customer.timezone
+            }
             for target in targets {
                 try supersede(by: notice, endpoint: target.endpoint, db)
                 let s = RawStatement(insert)
@@ -75,6 +81,8 @@ extension Store {
                 b.bind(notice.orderKey)
                 b.bind(notice.type)
                 b.bind(lineKeys)
+                b.bind(audience)
+                b.bind(zone)
                 b.bindBlob(body)
                 b.bind(now.milliseconds)
                 b.bind(now.milliseconds)

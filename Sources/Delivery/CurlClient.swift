@@ -1,0 +1,217 @@
+import CCurl
+import Foundation
+
+/// One HTTP POST for `CurlClient`.
+public struct HTTPPost: Sendable {
+    public var url: String
+    public var headers: [String]
+    public var body: [UInt8]
+    public var timeout: Duration
+
+    public init(url: String, headers: [String], body: [UInt8], timeout: Duration) {
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+/// What came back: a status (0 when none), curl's result code, and a `Retry-After`.
+public struct HTTPResult: Sendable, Equatable {
+    public var status: Int
+    /// `CURLE_OK` (0), or why the transfer failed.
+    public var curlCode: Int
+    public var curlError: String
+    /// Seconds from `Retry-After` (delta-seconds or HTTP date, parsed by libcurl), if any.
+    public var retryAfter: Int?
+    /// At most 64 KiB of the response body.
+    public var body: [UInt8]
+    public var elapsed: Duration
+}
+
+/// libcurl's multi interface on a thread of its own.
+///
+/// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
+/// the thread runs `curl_multi_poll` and resumes each request's continuation when its
+/// transfer ends. Easy handles are reused, so connections stay alive between
+/// requests. No callback ever runs on the cooperative thread pool.
+public final class CurlClient: @unchecked Sendable {
+    /// How much of a response body is read; the rest is refused.
+    public static let maxResponseBytes = 64 * 1024
+
+    private let multi: UnsafeMutableRawPointer
+    private var mutex = pthread_mutex_t()
+    private var queue: [Transfer] = []
+    private var stopping = false
+    private var thread: pthread_t?
+    private let userAgent: String
+    private let connectTimeout: Duration
+
+    // Curl-thread state.
+    private var idle: [UnsafeMutableRawPointer] = []
+    private var running: [Int: Transfer] = [:]
+    private var handleCount = 0
+
+    public init(userAgent: String, connectTimeout: Duration = .seconds(5)) {
+        Self.globalInit
+        multi = curl_multi_init()!
+        self.userAgent = userAgent
+        self.connectTimeout = connectTimeout
+        pthread_mutex_init(&mutex, nil)
+        _ = bo_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
+        let box = Unmanaged.passRetained(self)
+        var t = pthread_t()
+        pthread_create(&t, nil, { raw in
+            let client = Unmanaged<CurlClient>.fromOpaque(raw!).takeRetainedValue()
+            client.loop()
+            return nil
+        }, box.toOpaque())
+        thread = t
+    }
+
+    private static let globalInit: Void = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    /// Stops the thread once the transfers under way have ended (each ends at its timeout at the latest).
+    public func shutdown() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_mutex_unlock(&mutex)
+        curl_multi_wakeup(multi)
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+
+    deinit {
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Sends one POST and waits for its outcome. Never throws: failures are results.
+    public func post(_ request: HTTPPost) async -> HTTPResult {
+        await withCheckedContinuation { (c: CheckedContinuation<HTTPResult, Never>) in
+            let t = Transfer(request: request, continuation: c)
+            pthread_mutex_lock(&mutex)
+            if stopping {
+                pthread_mutex_unlock(&mutex)
+                c.resume(returning: HTTPResult(status: 0, curlCode: -1, curlError: "shutting down", retryAfter: nil, body: [], elapsed: .zero))
+                return
+            }
+            queue.append(t)
+            pthread_mutex_unlock(&mutex)
+            curl_multi_wakeup(multi)
+        }
+    }
+
+    // MARK: - The curl thread
+
+    private func loop() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            let incoming = queue
+            queue.removeAll(keepingCapacity: true)
+            let stop = stopping
+            pthread_mutex_unlock(&mutex)
+            for t in incoming { start(t) }
+            if stop && running.isEmpty { break }
+            var still: Int32 = 0
+            curl_multi_perform(multi, &still)
+            drainFinished()
+            var numfds: Int32 = 0
+            curl_multi_poll(multi, nil, 0, 1000, &numfds)
+        }
+        for h in idle { curl_easy_cleanup(h) }
+        idle.removeAll()
+        curl_multi_cleanup(multi)
+    }
+
+    private func start(_ t: Transfer) {
+        let h = idle.popLast() ?? curl_easy_init()!
+        curl_easy_reset(h)
+        t.started = ContinuousClock.now
+        _ = bo_easy_setopt_str(h, CURLOPT_URL, t.request.url)
+        _ = bo_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+        _ = bo_easy_setopt_long(h, CURLOPT_POST, 1)
+        _ = bo_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, t.request.body.count)
+        t.request.body.withUnsafeBytes { raw in
+            _ = bo_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
+        }
+        _ = bo_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(t.request.timeout.milliseconds))
+        _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
+        _ = bo_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+        _ = bo_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
+        _ = bo_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = bo_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = bo_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = bo_easy_setopt_str(h, CURLOPT_USERAGENT, userAgent)
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for header in t.request.headers + ["Expect:"] { list = curl_slist_append(list, header) }
+        t.headers = list
+        _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
+        _ = bo_easy_setopt_write(h) { ptr, size, count, user in
+            let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+            let n = size * count
+            let room = CurlClient.maxResponseBytes - t.body.count
+            guard room > 0 else { return 0 }  // enough: refuse the rest (the status is already known)
+            let take = min(room, n)
+            ptr!.withMemoryRebound(to: UInt8.self, capacity: take) { t.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: take)) }
+            return take == n ? n : 0
+        }
+        let user = Unmanaged.passUnretained(t).toOpaque()
+        _ = bo_easy_setopt_ptr(h, CURLOPT_WRITEDATA, UnsafeRawPointer(user))
+        _ = bo_easy_setopt_ptr(h, CURLOPT_PRIVATE, UnsafeRawPointer(user))
+        running[Int(bitPattern: UnsafeRawPointer(h))] = t
+        curl_multi_add_handle(multi, h)
+    }
+
+    private func drainFinished() {
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            guard msg.pointee.msg == CURLMSG_DONE, let h = msg.pointee.easy_handle else { continue }
+            let code = msg.pointee.data.result
+            let key = Int(bitPattern: UnsafeRawPointer(h))
+            guard let t = running.removeValue(forKey: key) else { continue }
+            var status = 0
+            _ = bo_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+            var retry: curl_off_t = -1
+            _ = bo_easy_getinfo_off(h, CURLINFO_RETRY_AFTER, &retry)
+            curl_multi_remove_handle(multi, h)
+            curl_slist_free_all(t.headers)
+            t.headers = nil
+            var codeValue = Int(code.rawValue)
+            var message = codeValue == 0 ? "" : String(cString: curl_easy_strerror(code))
+            if code == CURLE_WRITE_ERROR, status > 0 {
+                // We stopped reading a body over 64 KiB: the status still stands.
+                codeValue = 0
+                message = ""
+            }
+            if idle.count < 512 { idle.append(h) } else { curl_easy_cleanup(h) }
+            let result = HTTPResult(status: status, curlCode: codeValue, curlError: message,
+                                    retryAfter: retry > 0 ? Int(retry) : (retry == 0 && status > 0 ? nil : nil),
+                                    body: t.body, elapsed: ContinuousClock.now - t.started)
+            t.continuation.resume(returning: result)
+        }
+    }
+
+    private final class Transfer: @unchecked Sendable {
+        let request: HTTPPost
+        let continuation: CheckedContinuation<HTTPResult, Never>
+        var headers: UnsafeMutablePointer<curl_slist>?
+        var body: [UInt8] = []
+        var started = ContinuousClock.now
+
+        init(request: HTTPPost, continuation: CheckedContinuation<HTTPResult, Never>) {
+            self.request = request
+            self.continuation = continuation
+        }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (s, a) = components
+        return s * 1000 + a / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,43 @@
+import BackorderCore
+
+/// What an attempt means for the message: done, try again, or give up.
+public enum Outcome: Equatable, Sendable {
+    case delivered(status: Int)
+    /// Try again; `after` is the receiver's `Retry-After`, if it gave one.
+    case retry(reason: String, after: Span?)
+    case permanent(reason: String)
+
+    /// Whether it counts against the endpoint's health (the circuit breaker).
+    public var isFailure: Bool {
+        switch self {
+        case .delivered: false
+        case .retry(let reason, _): reason != "throttled"
+        case .permanent: false
+        }
+    }
+
+    /// Turns a transfer's result into an outcome. Reasons are short stable labels.
+    public static func classify(_ r: HTTPResult) -> Outcome {
+        if r.curlCode != 0 {
+            switch r.curlCode {
+            case 28: return .retry(reason: "timeout", after: nil)
+            case 6: return .retry(reason: "dns", after: nil)
+            case 7: return .retry(reason: "connect", after: nil)
+            case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91: return .retry(reason: "tls", after: nil)
+            case 1, 3: return .permanent(reason: "bad_url")
+            default: return .retry(reason: "network", after: nil)
+            }
+        }
+        let after = r.retryAfter.map { Span.seconds(Int64($0)) }
+        switch r.status {
+        case 200..<300: return .delivered(status: r.status)
+        case 408: return .retry(reason: "http_408", after: after)
+        case 425: return .retry(reason: "http_425", after: after)
+        case 429: return .retry(reason: "throttled", after: after)
+        case 500..<600: return .retry(reason: "http_\(r.status)", after: after)
+        case 300..<400: return .permanent(reason: "redirect_\(r.status)")
+        case 400..<500: return .permanent(reason: "http_\(r.status)")
+        default: return .retry(reason: "bad_status_\(r.status)", after: nil)
+        }
+    }
+}

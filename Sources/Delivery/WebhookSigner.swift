@@ -1,0 +1,42 @@
+import BackorderCore
+import Crypto
+import Foundation
+
+/// Signs webhook bodies the Standard Webhooks way: `v1,` + base64 HMAC-SHA256 over
+/// `id.timestamp.body`, keyed with the base64-decoded part of each `whsec_` secret.
+/// Several secrets (a rotation) give several space-separated signatures.
+public struct WebhookSigner: Sendable {
+    private let keys: [[UInt8]]
+
+    public init(keys: [[UInt8]]) {
+        self.keys = keys
+    }
+
+    /// Decodes `whsec_…` secrets; nil when one is not valid base64.
+    public init?(secrets: [String]) {
+        var decoded: [[UInt8]] = []
+        for s in secrets {
+            let b64 = s.hasPrefix("whsec_") ? String(s.dropFirst(6)) : s
+            guard let d = Data(base64Encoded: b64) else { return nil }
+            decoded.append([UInt8](d))
+        }
+        self.init(keys: decoded)
+    }
+
+    /// The `webhook-signature` header value.
+    public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
+        var content = Array("\(id).\(timestamp).".utf8)
+        content.append(contentsOf: body)
+        return keys.map { key in
+            let mac = HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key))
+            return "v1," + Base64.encode(Array(mac))
+        }.joined(separator: " ")
+    }
+
+    /// Checks a `webhook-signature` header against the body: any one matching signature
+    /// passes. For the built-in receiver.
+    public func verify(id: String, timestamp: Int64, body: [UInt8], header: String) -> Bool {
+        let expected = Set(signature(id: id, timestamp: timestamp, body: body).split(separator: " "))
+        return header.split(separator: " ").contains { expected.contains($0) }
+    }
+}

@@ -1,0 +1,224 @@
+import BackorderCore
+import Foundation
+import GRDB
+
+extension Store: OutboxQueue {
+    public func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant) throws -> [OutboxMessage] {
+        guard limit > 0 else { return [] }
+        return try writer.write { db in
+            let st = try db.cachedStatement(sql: """
+                SELECT id, webhook_id, order_key, type, body, attempts, created_at, zone, audience FROM outbox AS o
+                WHERE endpoint = ? AND state IN ('pending', 'in_flight')
+                  AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
+                  AND NOT EXISTS (
+                    SELECT 1 FROM outbox AS e
+                    WHERE e.endpoint = o.endpoint AND e.order_key = o.order_key AND e.id < o.id
+                      AND e.state IN ('pending', 'in_flight'))
+                ORDER BY id LIMIT ?
+                """)
+            var s = RawStatement(st)
+            s.bind(endpoint)
+            s.bind(now.milliseconds)
+            s.bind(now.milliseconds)
+            s.bind(Int64(limit))
+            var out: [OutboxMessage] = []
+            while try s.step() {
+                out.append(OutboxMessage(rowID: s.int(0), webhookID: s.text(1), endpoint: endpoint, orderKey: s.text(2), type: s.text(3),
+                                         body: s.blob(4), attempts: Int(s.int(5)), createdAt: Instant(milliseconds: s.int(6)),
+                                         zone: s.optionalText(7), isCustomerMessage: s.text(8) == "customer"))
+            }
+            s.reset()
+            let up = try db.cachedStatement(sql: "UPDATE outbox SET state = 'in_flight', lease_until = ? WHERE id = ?")
+            for m in out {
+                var u = RawStatement(up)
+                u.bind(leaseUntil.milliseconds)
+                u.bind(m.rowID)
+                try u.run()
+            }
+            return out
+        }
+    }
+
+    public func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String] = [:]) throws {
+        guard !updates.isEmpty || !endpointErrors.isEmpty else { return }
+        try writer.write { db in
+            let delivered = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL,
+                    last_error = NULL WHERE id = ?
+                """)
+            let retry = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
+                    last_error = ? WHERE id = ?
+                """)
+            let dead = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = ? WHERE id = ?
+                """)
+            let postpone = try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ?
+                """)
+            for u in updates {
+                switch u {
+                case .delivered(let id, let at, _):
+                    var s = RawStatement(delivered)
+                    s.bind(at.milliseconds)
+                    s.bind(id)
+                    try s.run()
+                case .retry(let id, let next, let error):
+                    var s = RawStatement(retry)
+                    s.bind(next.milliseconds)
+                    s.bind(error)
+                    s.bind(id)
+                    try s.run()
+                case .dead(let id, let error):
+                    var s = RawStatement(dead)
+                    s.bind(error)
+                    s.bind(id)
+                    try s.run()
+                case .postpone(let id, let until):
+                    var s = RawStatement(postpone)
+                    s.bind(until.milliseconds)
+                    s.bind(id)
+                    try s.run()
+                }
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            for (endpoint, error) in endpointErrors {
+                try db.execute(sql: """
+                    INSERT INTO endpoint_state (endpoint, last_error, last_error_at, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (endpoint) DO UPDATE SET last_error = excluded.last_error,
+                        last_error_at = excluded.last_error_at, updated_at = excluded.updated_at
+                    """, arguments: [endpoint, error, now, now])
+            }
+        }
+    }
+
+    public func nextDue() throws -> Instant? {
+        try writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+                .map(Instant.init(milliseconds:))
+        }
+    }
+
+    public func releaseInFlight() throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'")
+        }
+    }
+
+    /// Records an endpoint's circuit-breaker state, for `status`.
+    public func setBreaker(endpoint: String, state: String, at: Instant) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO endpoint_state (endpoint, breaker, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (endpoint) DO UPDATE SET breaker = excluded.breaker, updated_at = excluded.updated_at
+                """, arguments: [endpoint, state, at.milliseconds])
+        }
+    }
+
+    /// Deletes delivered and superseded messages older than `before`; dead letters stay
+    /// until a person requeues or purges them.
+    @discardableResult
+    public func pruneFinished(before: Instant) throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE state IN ('delivered', 'superseded') AND created_at < ?",
+                           arguments: [before.milliseconds])
+            return db.changesCount
+        }
+    }
+}
+
+/// A message that gave up, for `backorderd dead-letters list`.
+public struct DeadLetter: Sendable, Equatable, Codable {
+    public var webhookID: String
+    public var endpoint: String
+    public var type: String
+    public var orderKey: String
+    public var attempts: Int
+    public var lastError: String?
+    public var createdAt: Instant
+
+    enum CodingKeys: String, CodingKey {
+        case webhookID = "webhook_id", endpoint, type, orderKey = "order", attempts, lastError = "last_error", createdAt = "created_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(webhookID, forKey: .webhookID)
+        try c.encode(endpoint, forKey: .endpoint)
+        try c.encode(type, forKey: .type)
+        try c.encode(orderKey, forKey: .orderKey)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        webhookID = try c.decode(String.self, forKey: .webhookID)
+        endpoint = try c.decode(String.self, forKey: .endpoint)
+        type = try c.decode(String.self, forKey: .type)
+        orderKey = try c.decode(String.self, forKey: .orderKey)
+        attempts = try c.decode(Int.self, forKey: .attempts)
+        lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
+        guard case .instant(let i)? = RFC3339.parse(try c.decode(String.self, forKey: .createdAt).utf8) else {
+            throw DecodingError.dataCorruptedError(forKey: .createdAt, in: c, debugDescription: "not RFC 3339")
+        }
+        createdAt = i
+    }
+
+    init(webhookID: String, endpoint: String, type: String, orderKey: String, attempts: Int, lastError: String?, createdAt: Instant) {
+        self.webhookID = webhookID
+        self.endpoint = endpoint
+        self.type = type
+        self.orderKey = orderKey
+        self.attempts = attempts
+        self.lastError = lastError
+        self.createdAt = createdAt
+    }
+}
+
+extension Store {
+    public func deadLetters() throws -> [DeadLetter] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox
+                WHERE state = 'dead' ORDER BY id
+                """).map {
+                DeadLetter(webhookID: $0[0], endpoint: $0[1], type: $0[2], orderKey: $0[3], attempts: $0[4], lastError: $0[5],
+                           createdAt: Instant(milliseconds: $0[6]))
+            }
+        }
+    }
+
+    /// Puts dead letters back in the queue, due now, with a fresh attempt count and age.
+    /// With no ids, every dead letter. Returns the webhook ids requeued.
+    public func requeueDeadLetters(_ ids: [String]?, now: Instant) throws -> [String] {
+        try writer.write { db in
+            let rows: [Row]
+            if let ids {
+                rows = try Row.fetchAll(db, sql: "SELECT id, webhook_id FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                                        arguments: StatementArguments(ids))
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT id, webhook_id FROM outbox WHERE state = 'dead'")
+            }
+            for r in rows {
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, last_error = NULL
+                    WHERE id = ?
+                    """, arguments: [now.milliseconds, now.milliseconds, r[0] as Int64])
+            }
+            return Array(Set(rows.map { $0[1] as String })).sorted()
+        }
+    }
+
+    /// Deletes dead letters for good. Returns the webhook ids purged.
+    public func purgeDeadLetters(_ ids: [String]) throws -> [String] {
+        try writer.write { db in
+            let found = try String.fetchAll(db, sql: "SELECT DISTINCT webhook_id FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                                            arguments: StatementArguments(ids))
+            try db.execute(sql: "DELETE FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                           arguments: StatementArguments(ids))
+            return found.sorted()
+        }
+    }
+}

@@ -1,0 +1,286 @@
+import BackorderCore
+import Delivery
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Store
+import TestSupport
+import Testing
+
+let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+/// A real store, a real libcurl client and a real dispatcher in a ServiceGroup.
+final class DispatchHarness: @unchecked Sendable {
+    let root = TempDirectory()
+    let store: Store
+    let client = CurlClient(userAgent: "backorderd/test", connectTimeout: .seconds(2))
+    let logs = LogLines()
+    let wake = WakeSignal()
+    var group: ServiceGroup?
+    var task: Task<Void, any Error>?
+    let key = PositionKey(sku: "A", location: "store")
+    private var orders = 0
+
+    init(endpoints: [String]) throws {
+        store = try Store(directory: root.path + "/state",
+                          subscriptions: endpoints.map { Subscription(endpoint: $0, events: Set(EventType.customer)) })
+    }
+
+    /// Makes `n` ready messages, one per new order.
+    func enqueue(_ n: Int) throws {
+        var records: [LocatedRecord] = []
+        for _ in 0..<n {
+            orders += 1
+            records.append(LocatedRecord(line: 1, record: .backorder(BackorderLine(
+                order: "O-\(orders)", line: "1", key: key, qty: 1, orderedAt: Script.t0, promisedAt: Script.t0 + .days(9),
+                customer: Customer(id: "C\(orders)", name: "N", email: "n@example.com")))))
+        }
+        records.append(LocatedRecord(line: 1, record: .stock(StockChange(key: key, kind: .delta(Int64(n))))))
+        try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1),
+                                    records: records, readAt: Self.wallClock()))
+        wake.signal()
+    }
+
+    func start(_ targets: [DeliveryTarget], timeout: Span = .seconds(2), initialBackoff: Span = .ms(100), maxAttempts: Int = 5,
+               concurrency: Int = 32) {
+        var settings = DispatchSettings(concurrency: concurrency, timeout: timeout,
+                                        retry: RetryPolicy(initialBackoff: initialBackoff, maxBackoff: .seconds(5),
+                                                           maxAttempts: maxAttempts, maxAge: .hours(1)),
+                                        defaultTimeZone: "UTC")
+        settings.breakerThreshold = 3
+        settings.breakerCooldown = .ms(300)
+        let d = Dispatcher(queue: store, client: client, targets: targets, settings: settings, wake: wake,
+                           logger: CapturingLogHandler.logger(logs), now: { Self.wallClock() }, jitter: { 1.0 })
+        let g = ServiceGroup(services: [d], logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+        group = g
+        task = Task { try await g.run() }
+    }
+
+    func stop() async {
+        await group?.triggerGracefulShutdown()
+        _ = try? await task?.value
+        client.shutdown()
+    }
+
+    static func wallClock() -> Instant { Instant(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) }
+
+    static func target(_ name: String, _ url: String, quiet: QuietHours? = nil, maxInFlight: Int = 8) -> DeliveryTarget {
+        DeliveryTarget(name: name, url: url, signer: WebhookSigner(secrets: [secret])!, quietHours: quiet, maxInFlight: maxInFlight)
+    }
+
+    struct Row { var id: String; var endpoint: String; var state: String; var attempts: Int; var error: String?; var next: Int64 }
+
+    func rows() throws -> [Row] {
+        try DatabaseQueue(path: root.path + "/state/backorderd.sqlite").read { db in
+            try GRDB.Row.fetchAll(db, sql: "SELECT webhook_id, endpoint, state, attempts, last_error, next_attempt_at FROM outbox ORDER BY id").map {
+                Row(id: $0[0], endpoint: $0[1], state: $0[2], attempts: $0[3], error: $0[4], next: $0[5])
+            }
+        }
+    }
+
+    func waitFor(_ what: String, timeout: Duration = .seconds(15), _ f: @escaping ([Row]) -> Bool) async throws {
+        try await eventually(timeout: timeout, what) { f(try rows()) }
+    }
+}
+
+enum EventType {
+    static let customer = ["backorder.ready", "backorder.partially_ready", "backorder.delayed", "backorder.overdue", "backorder.long_wait"]
+}
+
+@Suite(.serialized) struct DispatcherTests {
+    @Test func delivers2xxWithSignedStandardWebhooksHeaders() async throws {
+        let receiver = ScriptedReceiver(secret: secret)
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)])
+        try await h.waitFor("delivered") { $0.first?.state == "delivered" }
+        await h.stop()
+        await receiver.stop()
+        let got = try #require(receiver.received.first)
+        #expect(got.signatureValid)
+        #expect(got.userAgent == "backorderd/test")
+        #expect(got.contentType == "application/json")
+        #expect(got.id == (try h.rows().first?.id))
+        #expect(abs(got.timestamp - Int64(Date().timeIntervalSince1970)) < 30)
+        #expect(got.json["type"] as? String == "backorder.ready")
+        #expect(h.logs.contains("event=delivered"))
+    }
+
+    @Test func retriesServerErrorsWithOneIdAndGrowingGaps() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in i < 2 ? .status(500) : .status(200) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(150))
+        try await h.waitFor("delivered") { $0.first?.state == "delivered" }
+        await h.stop()
+        await receiver.stop()
+        let r = receiver.received
+        try #require(r.count == 3)
+        #expect(Set(r.map(\.id)).count == 1)
+        #expect(r.allSatisfy { $0.signatureValid })
+        #expect(Set(r.map(\.body)).count == 1, "the body is byte-identical across retries")
+        let gap1 = r[1].at - r[0].at
+        let gap2 = r[2].at - r[1].at
+        #expect(gap1 >= .milliseconds(140))
+        #expect(gap2 > gap1)
+        let attempts = try h.rows().first?.attempts
+        #expect(attempts == 3)
+    }
+
+    @Test(arguments: ["seconds", "date"])
+    func honoursRetryAfter(form: String) async throws {
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in
+            guard i == 0 else { return .status(204) }
+            if form == "seconds" { return .status(429, headers: ["Retry-After": "2"]) }
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "GMT")
+            f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            return .status(429, headers: ["Retry-After": f.string(from: Date().addingTimeInterval(3))])
+        }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(10))
+        try await h.waitFor("delivered") { $0.first?.state == "delivered" }
+        await h.stop()
+        await receiver.stop()
+        let r = receiver.received
+        #expect(r.count == 2)
+        #expect(r[1].at - r[0].at >= .milliseconds(1900))
+        #expect(!h.logs.contains("event=breaker_open"), "throttling is not a failure of the receiver")
+    }
+
+    @Test func aClientErrorIsDeadAtOnceAndRequeueDeliversIt() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in i == 0 ? .status(400) : .status(204) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)])
+        try await h.waitFor("dead") { $0.first?.state == "dead" }
+        let row = try #require(try h.rows().first)
+        #expect(row.attempts == 1)
+        #expect(row.error == "http_400: HTTP 400")
+        #expect(try h.store.deadLetters().map(\.webhookID) == [row.id])
+        #expect(try h.store.requeueDeadLetters([row.id], now: DispatchHarness.wallClock()) == [row.id])
+        try await h.waitFor("delivered after requeue") { $0.first?.state == "delivered" }
+        await h.stop()
+        await receiver.stop()
+        #expect(receiver.received.count == 2)
+        #expect(h.logs.contains("event=dead_letter"))
+    }
+
+    @Test func goneIsPermanent() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { _, _ in .status(410) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)])
+        try await h.waitFor("dead") { $0.first?.state == "dead" }
+        await h.stop()
+        await receiver.stop()
+        #expect(receiver.received.count == 1)
+    }
+
+    @Test func aRefusedConnectionIsRetriedThenDead() async throws {
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", "http://127.0.0.1:\(refusedPort())/hook")], initialBackoff: .ms(20), maxAttempts: 3)
+        do { try await h.waitFor("dead") { $0.first?.state == "dead" } } catch { print("LOGS", h.logs.all); print("ROWS", try h.rows()); throw error }
+        await h.stop()
+        let row = try #require(try h.rows().first)
+        #expect(row.attempts == 3)
+        #expect(row.error?.hasPrefix("connect:") == true)
+    }
+
+    @Test func aResponseSlowerThanTheTimeoutIsRetried() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in i == 0 ? .slow(.seconds(2), 200) : .status(204) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)], timeout: .ms(300), initialBackoff: .ms(20))
+        try await h.waitFor("delivered") { $0.first?.state == "delivered" }
+        await h.stop()
+        await receiver.stop()
+        #expect(receiver.received.count == 2)
+        #expect(h.logs.contains("reason=timeout"))
+    }
+
+    @Test func aConnectionResetMidResponseIsRetried() async throws {
+        let reset = try ResettingReceiver()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", reset.url)], initialBackoff: .ms(20), maxAttempts: 2)
+        try await h.waitFor("dead") { $0.first?.state == "dead" }
+        await h.stop()
+        reset.stop()
+        #expect(reset.count == 2)
+        #expect(try h.rows().first?.error?.hasPrefix("network:") == true)
+    }
+
+    @Test func aDeadEndpointDoesNotSlowTheOthers() async throws {
+        let receiver = ScriptedReceiver(secret: secret)
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email", "sms"])
+        try h.enqueue(40)
+        // The dead endpoint black-holes: every attempt waits for the full timeout.
+        let slow = ScriptedReceiver(secret: secret) { _, _ in .slow(.seconds(30), 200) }
+        let slowURL = try await slow.start()
+        let started = ContinuousClock.now
+        h.start([DispatchHarness.target("email", url), DispatchHarness.target("sms", slowURL)], timeout: .seconds(1), initialBackoff: .ms(50))
+        try await h.waitFor("email all delivered") { rows in rows.filter { $0.endpoint == "email" }.allSatisfy { $0.state == "delivered" } }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(1), "40 messages to the live endpoint took \(elapsed)")
+        try await eventually(timeout: .seconds(15), "breaker opens") {
+            h.logs.all.contains { $0.contains("event=breaker_open") && $0.contains("endpoint=sms") }
+        }
+        await h.stop()
+        await receiver.stop()
+        await slow.stop()
+        #expect(receiver.received.count == 40)
+    }
+
+    @Test func messagesOfOneOrderArriveInTheOrderTheyWereMade() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in i == 0 ? .status(503) : .status(204) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        // One order, two lines on two SKUs: partially ready, then a delay for the other line.
+        let b = PositionKey(sku: "B", location: "store")
+        func line(_ n: String, _ key: PositionKey) -> LocatedRecord {
+            LocatedRecord(line: 1, record: .backorder(BackorderLine(order: "O-9", line: n, key: key, qty: 1, orderedAt: Script.t0,
+                                                                   promisedAt: Script.t0 + .days(9), customer: Customer(id: "C"))))
+        }
+        func batch(_ r: [LocatedRecord]) -> IngestBatch {
+            IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1), records: r, readAt: DispatchHarness.wallClock())
+        }
+        try h.store.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
+        try h.store.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
+                                                                                       expectedAt: Script.t0 + .days(20))))]))
+        h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(100))
+        try await h.waitFor("both delivered") { $0.count == 2 && $0.allSatisfy { $0.state == "delivered" } }
+        await h.stop()
+        await receiver.stop()
+        let types = receiver.received.map { $0.json["type"] as? String ?? "" }
+        #expect(types == ["backorder.partially_ready", "backorder.partially_ready", "backorder.delayed"])
+    }
+
+    @Test func quietHoursHoldCustomerMessages() async throws {
+        let receiver = ScriptedReceiver(secret: secret)
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["sms"])
+        try h.enqueue(1)
+        // A window around the current UTC time: the message must wait for its end.
+        let now = Int(Date().timeIntervalSince1970) % 86_400 / 60
+        let quiet = QuietHours(start: (now + 1440 - 60) % 1440, end: (now + 60) % 1440)
+        h.start([DispatchHarness.target("sms", url, quiet: quiet)])
+        try await h.waitFor("postponed") { ($0.first?.next ?? 0) > DispatchHarness.wallClock().milliseconds + 50 * 60_000 }
+        await h.stop()
+        await receiver.stop()
+        #expect(receiver.received.isEmpty)
+        #expect(try h.rows().first?.state == "pending")
+        #expect(try h.rows().first?.attempts == 0)
+    }
+}
