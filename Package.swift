@@ -65,6 +65,7 @@ let package = Package(
             dependencies: [
                 "BackorderCore", "Inbox", "Store", "Delivery", "CCurl",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
