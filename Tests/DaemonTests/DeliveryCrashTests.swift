@@ -1,0 +1,65 @@
+import BackorderCore
+import Foundation
+import GRDB
+import Store
+import TestSupport
+import Testing
+
+/// kill -9 the daemon while hundreds of deliveries are in flight: after a restart every
+/// message arrives, and a message that arrives twice carries the same webhook-id and body.
+@Suite struct DeliveryCrashTests {
+    @Test func everyMessageArrivesAfterKillNine() async throws {
+        let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(20), 204) }
+        let url = try await receiver.start()
+        let root = TempDirectory()
+        let cfg = try BinaryTests.config(root, extra: "")
+        try Files.write(cfg, Files.read(cfg) + """
+
+            [delivery]
+            concurrency = 64
+            initial_backoff = "100ms"
+            [[endpoints]]
+            name = "email"
+            url = "\(url)"
+            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            events = ["backorder.ready"]
+            max_in_flight = 64
+            """)
+        chmod(cfg, 0o600)
+        let orders = 400
+        var text = ""
+        for i in 0..<orders {
+            text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"K","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"}}"# + "\n"
+        }
+        text += #"{"type":"stock","sku":"K","on_hand":\#(orders)}"# + "\n"
+        try Files.drop(root.sub("inbox") + "/orders.jsonl", text)
+        let log = root.file("daemon.log")
+        let first = try Binary.start(["run", "--config", cfg], logPath: log)
+        try await eventually(timeout: .seconds(30), "deliveries under way") { receiver.received.count >= 60 }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let atKill = receiver.received.count
+        let second = try Binary.start(["run", "--config", cfg], logPath: log)
+        let db = root.path + "/state/backorderd.sqlite"
+        try await eventually(timeout: .seconds(60), "all delivered") {
+            try DatabaseQueue(path: db).read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'")
+            } == orders
+        }
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        await receiver.stop()
+        let queue = try DatabaseQueue(path: db)
+        let ids: [String] = try await queue.read { db in try String.fetchAll(db, sql: "SELECT webhook_id FROM outbox") }
+        let got = receiver.received
+        #expect(atKill < orders, "the kill landed before everything was delivered")
+        #expect(Set(got.map(\.id)) == Set(ids), "every message arrived")
+        #expect(got.allSatisfy { $0.signatureValid })
+        var bodies: [String: Data] = [:]
+        for r in got {
+            if let b = bodies[r.id] { #expect(b == r.body, "a resend carries the same body") }
+            bodies[r.id] = r.body
+        }
+    }
+}
