@@ -45,6 +45,10 @@ public enum DeliveryUpdate: Sendable, Equatable {
 public protocol OutboxQueue: Sendable {
     func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant) throws -> [OutboxMessage]
     func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String]) throws
+    /// Records outcomes and claims more in one transaction (one commit per cycle of the
+    /// dispatcher instead of two). Returns the claimed messages per endpoint.
+    func exchange(record updates: [DeliveryUpdate], endpointErrors: [String: String], claim: [(endpoint: String, limit: Int)],
+                  now: Instant, leaseUntil: Instant) throws -> [String: [OutboxMessage]]
     /// The earliest time a pending message becomes due, if any.
     func nextDue() throws -> Instant?
     /// Returns messages left in flight by a process that stopped to the queue.

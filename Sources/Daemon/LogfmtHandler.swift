@@ -18,8 +18,17 @@ public struct LogfmtHandler: LogHandler {
         self.output = output
     }
 
+    /// One `write(2)` per line, so lines from several threads never interleave.
     public static let stderr: @Sendable (String) -> Void = { line in
-        FileHandle.standardError.write(Data(line.utf8))
+        var s = line
+        s.withUTF8 { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(2, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { if errno == EINTR { continue } else { return } }
+                off += n
+            }
+        }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -45,7 +54,13 @@ public struct LogfmtHandler: LogHandler {
         return lead + keys.filter { !leading.contains($0) }.sorted()
     }
 
+    /// Keys the daemon logs often that never carry secrets or contact details.
+    static let plainKeys: Set<String> = ["order", "sku", "location", "webhook_id", "endpoint", "type", "file", "attempt",
+                                         "ms", "status", "reason", "next", "lines", "endpoints", "detail", "error", "records",
+                                         "rejected", "messages", "until", "failures", "probe_in", "action", "version"]
+
     static func safe(key: String, value: String) -> String {
+        if plainKeys.contains(key) { return value }
         let k = key.lowercased()
         if k.contains("secret") || k.contains("token") || k.contains("authorization") || k.contains("password") {
             return "[redacted]"

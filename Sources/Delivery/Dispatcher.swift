@@ -27,8 +27,9 @@ public struct DispatchSettings: Sendable {
     public var retry: RetryPolicy
     /// The zone for customers without one, for quiet hours.
     public var defaultTimeZone: String
-    /// Messages claimed per request batch to one endpoint.
-    public var claimBatch = 64
+    /// Messages claimed per request batch to one endpoint: small enough that several
+    /// batches are under way at once and a finished one is refilled while others fly.
+    public var claimBatch = 16
     public var breakerThreshold = 5
     public var breakerCooldown: Span = .seconds(5)
     public var breakerMaxCooldown: Span = .minutes(5)
@@ -105,11 +106,64 @@ public final class Dispatcher: Service, @unchecked Sendable {
         var inFlight: [String: Int] = [:]
         var total = 0
         var wakerRunning = false
+        var updates: [DeliveryUpdate] = []
+        var errors: [String: String] = [:]
         await withTaskGroup(of: Step.self) { group in
             while true {
                 let draining = isDraining
+                let t = now()
+                // One transaction per cycle: record what finished, claim what may start.
+                var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
                 if !draining {
-                    total += startFlights(&group, breakers: &breakers, inFlight: &inFlight, total: total)
+                    var room = settings.concurrency - total
+                    for target in targets where room > 0 {
+                        var limit = min(target.maxInFlight - inFlight[target.name, default: 0], room, settings.claimBatch)
+                        var probing = false
+                        if let allowance = breakers[target.name]?.allowance(now: t) {
+                            probing = allowance == 1
+                            limit = min(limit, allowance)
+                        }
+                        guard limit > 0 else { continue }
+                        plan.append((target, limit, probing))
+                        room -= limit
+                    }
+                }
+                var claimed: [String: [OutboxMessage]] = [:]
+                if !plan.isEmpty || !updates.isEmpty || !errors.isEmpty {
+                    do {
+                        claimed = try queue.exchange(record: updates, endpointErrors: errors,
+                                                     claim: plan.map { ($0.target.name, $0.limit) }, now: t,
+                                                     leaseUntil: t + settings.timeout + .seconds(30))
+                        updates.removeAll(keepingCapacity: true)
+                        errors.removeAll()
+                    } catch {
+                        // Leases expire and unrecorded messages are sent again, with the same ids.
+                        logger.error("store_error", metadata: ["action": "delivery outcomes not recorded; retrying", "error": "\(error)"])
+                    }
+                }
+                for (target, _, probing) in plan {
+                    let messages = claimed[target.name] ?? []
+                    if probing {
+                        if messages.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
+                    }
+                    var send: [OutboxMessage] = []
+                    for m in messages {
+                        if let quiet = target.quietHours, m.isCustomerMessage,
+                           let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
+                            updates.append(.postpone(rowID: m.rowID, until: until))
+                            logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
+                                                                  "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
+                        } else {
+                            send.append(m)
+                        }
+                    }
+                    guard !send.isEmpty else { continue }
+                    inFlight[target.name, default: 0] += send.count
+                    total += send.count
+                    group.addTask { await self.fly(send, to: target) }
+                }
+                if !updates.isEmpty, total == 0 {
+                    continue  // postponements to record, nothing else to wait for
                 }
                 if !wakerRunning && !draining {
                     let wait = nextWait(breakers)
@@ -120,25 +174,23 @@ public final class Dispatcher: Service, @unchecked Sendable {
                     }
                     wakerRunning = true
                 }
-                if draining && total == 0 && !wakerRunning { break }
+                if draining && total == 0 && !wakerRunning {
+                    if !updates.isEmpty { try? queue.record(updates, endpointErrors: errors) }
+                    break
+                }
                 guard let step = await group.next() else { break }
                 switch step {
                 case .wake:
                     wakerRunning = false
-                case .flight(let endpoint, let count, let updates, let health, let lastError):
-                    // Re-arm the timer: a retry may now be due sooner than it was set for.
-                    if wakerRunning { wake.signal() }
+                case .flight(let endpoint, let count, let flightUpdates, let health, let lastError):
                     total -= count
                     inFlight[endpoint, default: 0] -= count
-                    var errors: [String: String] = [:]
+                    updates.append(contentsOf: flightUpdates)
                     if let lastError { errors[endpoint] = lastError }
-                    do {
-                        try queue.record(updates, endpointErrors: errors)
-                    } catch {
-                        // The leases expire and the messages are sent again with the same ids.
-                        logger.error("store_error", metadata: ["endpoint": "\(endpoint)", "action": "delivery outcome not recorded; will resend",
-                                                               "error": "\(error)"])
-                    }
+                    var retried = false
+                    for u in flightUpdates { if case .retry = u { retried = true } }
+                    // Re-arm the timer when a retry may now be due sooner than it was set for.
+                    if retried, wakerRunning { wake.signal() }
                     let t = now()
                     for failed in health {
                         if let state = breakers[endpoint]?.record(failure: failed, now: t) {
@@ -148,54 +200,6 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 }
             }
         }
-    }
-
-    /// Claims and starts what may start now; returns how many requests it started.
-    private func startFlights(_ group: inout TaskGroup<Step>, breakers: inout [String: CircuitBreaker],
-                              inFlight: inout [String: Int], total: Int) -> Int {
-        var started = 0
-        let t = now()
-        for target in targets {
-            let room = min(target.maxInFlight - inFlight[target.name, default: 0], settings.concurrency - total - started)
-            guard room > 0 else { continue }
-            var limit = min(room, settings.claimBatch)
-            var probing = false
-            if let allowance = breakers[target.name]?.allowance(now: t) {
-                probing = allowance == 1
-                limit = min(limit, allowance)
-            }
-            guard limit > 0 else { continue }
-            let claimed: [OutboxMessage]
-            do {
-                claimed = try queue.claim(endpoint: target.name, now: t, limit: limit,
-                                          leaseUntil: t + settings.timeout + .seconds(30))
-            } catch {
-                logger.error("store_error", metadata: ["endpoint": "\(target.name)", "action": "claim; retrying", "error": "\(error)"])
-                continue
-            }
-            if probing {
-                if claimed.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
-            }
-            guard !claimed.isEmpty else { continue }
-            var send: [OutboxMessage] = []
-            var postponed: [DeliveryUpdate] = []
-            for m in claimed {
-                if let quiet = target.quietHours, m.isCustomerMessage,
-                   let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
-                    postponed.append(.postpone(rowID: m.rowID, until: until))
-                    logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)", "type": "\(m.type)",
-                                                          "order": "\(m.orderKey)", "until": "\(until)"])
-                } else {
-                    send.append(m)
-                }
-            }
-            if !postponed.isEmpty { try? queue.record(postponed, endpointErrors: [:]) }
-            guard !send.isEmpty else { continue }
-            inFlight[target.name, default: 0] += send.count
-            started += send.count
-            group.addTask { await self.fly(send, to: target) }
-        }
-        return started
     }
 
     /// Sends a batch of messages to one endpoint at once; returns their outcomes.

@@ -5,7 +5,23 @@ import GRDB
 extension Store: OutboxQueue {
     public func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
+        return try writer.write { db in try claim(endpoint: endpoint, now: now, limit: limit, leaseUntil: leaseUntil, db) }
+    }
+
+    public func exchange(record updates: [DeliveryUpdate], endpointErrors: [String: String], claim: [(endpoint: String, limit: Int)],
+                         now: Instant, leaseUntil: Instant) throws -> [String: [OutboxMessage]] {
+        guard !updates.isEmpty || !endpointErrors.isEmpty || !claim.isEmpty else { return [:] }
         return try writer.write { db in
+            try record(updates, endpointErrors: endpointErrors, db)
+            var out: [String: [OutboxMessage]] = [:]
+            for (endpoint, limit) in claim where limit > 0 {
+                out[endpoint] = try self.claim(endpoint: endpoint, now: now, limit: limit, leaseUntil: leaseUntil, db)
+            }
+            return out
+        }
+    }
+
+    func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant, _ db: Database) throws -> [OutboxMessage] {
             let st = try db.cachedStatement(sql: """
                 SELECT id, webhook_id, order_key, type, body, attempts, created_at, zone, audience FROM outbox AS o
                 WHERE endpoint = ? AND state IN ('pending', 'in_flight')
@@ -36,12 +52,14 @@ extension Store: OutboxQueue {
                 try u.run()
             }
             return out
-        }
     }
 
     public func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String] = [:]) throws {
         guard !updates.isEmpty || !endpointErrors.isEmpty else { return }
-        try writer.write { db in
+        try writer.write { db in try record(updates, endpointErrors: endpointErrors, db) }
+    }
+
+    func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String], _ db: Database) throws {
             let delivered = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL,
                     last_error = NULL WHERE id = ?
@@ -89,7 +107,6 @@ extension Store: OutboxQueue {
                         last_error_at = excluded.last_error_at, updated_at = excluded.updated_at
                     """, arguments: [endpoint, error, now, now])
             }
-        }
     }
 
     public func nextDue() throws -> Instant? {
