@@ -26,15 +26,30 @@ public enum Daemon {
                               logger: logger, now: { Instant.now() })
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }
+        let deliveries = DeliveryCounters()
         let dispatcher = Dispatcher(queue: store, client: client, targets: try targets(config), settings: dispatchSettings(config),
                                     wake: dispatchWake, logger: logger, now: { Instant.now() },
-                                    onBreaker: { endpoint, state in try? store.setBreaker(endpoint: endpoint, state: state.rawValue, at: Instant.now()) })
+                                    onBreaker: { endpoint, state in try? store.setBreaker(endpoint: endpoint, state: state.rawValue, at: Instant.now()) },
+                                    onResult: { _, outcome, _ in deliveries.count(outcome) })
+        let notifier = SystemdNotifier()
+        let ingestBeat = Heartbeat("ingest")
+        let dispatchBeat = Heartbeat("dispatch")
+        inbox.onLoop = { ingestBeat.beat() }
+        dispatcher.onLoop = { dispatchBeat.beat() }
+        let status: @Sendable () -> String = {
+            let c = inbox.counters
+            let d = deliveries.snapshot
+            return "records=\(c.records) rejected=\(c.rejected) delivered=\(d.delivered) retried=\(d.retried) dead=\(d.dead)"
+        }
         let started = ContinuousClock.now
         let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
             let c = inbox.counters
             logger.info("ready", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)",
                                             "ms": "\((ContinuousClock.now - started).milliseconds)"])
+            notifier.notify("READY=1\nSTATUS=" + status())
         })
+        let notify = NotifyService(notifier: notifier, hearts: [ingestBeat, dispatchBeat],
+                                   interval: SystemdNotifier.watchdogInterval(), logger: logger, status: status)
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
                                            "state": "\(config.stateDirectory)", "config": "\(config.path)"])
         let group = ServiceGroup(configuration: .init(
@@ -42,7 +57,9 @@ public enum Daemon {
             services: [.init(service: dispatcher),
                        .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
                                                    onNotices: { _ in dispatchWake.signal() })),
-                       .init(service: ingest)],
+                       .init(service: ingest),
+                       .init(service: notify),
+                       .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
@@ -89,6 +106,25 @@ public enum Daemon {
             throw DaemonError("cannot create inbox.directory \(dir): \(error.localizedDescription)")
         }
     }
+}
+
+/// Delivery outcomes since start, for `STATUS=`.
+final class DeliveryCounters: @unchecked Sendable {
+    struct Snapshot { var delivered = 0, retried = 0, dead = 0 }
+    private let lock = NSLock()
+    private var s = Snapshot()
+
+    func count(_ o: Outcome) {
+        lock.withLock {
+            switch o {
+            case .delivered: s.delivered += 1
+            case .retry: s.retried += 1
+            case .permanent: s.dead += 1
+            }
+        }
+    }
+
+    var snapshot: Snapshot { lock.withLock { s } }
 }
 
 /// Hands batches to the store, then wakes whoever waits for new state.

@@ -60,6 +60,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
     private let jitter: @Sendable () -> Double
     private let onBreaker: @Sendable (String, CircuitBreaker.State) -> Void
     private let onResult: @Sendable (String, Outcome, Duration) -> Void
+    /// Called each time the loop goes round (at least once a second).
+    public var onLoop: @Sendable () -> Void = {}
     private let lock = NSLock()
     private var draining = false
 
@@ -110,6 +112,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
         var errors: [String: String] = [:]
         await withTaskGroup(of: Step.self) { group in
             while true {
+                onLoop()
                 let draining = isDraining
                 let t = now()
                 // One transaction per cycle: record what finished, claim what may start.

@@ -25,6 +25,8 @@ public final class Inbox: @unchecked Sendable {
     private let now: @Sendable () -> Instant
     private let wake: WakePipe
     private let lock = NSLockish()
+    /// Called each time the loop goes round (at least once a second): the watchdog's pulse.
+    public var onLoop: @Sendable () -> Void = {}
 
     // Inbox-thread state.
     private var files: [FileID: Tracked] = [:]
@@ -73,6 +75,7 @@ public final class Inbox: @unchecked Sendable {
         try scanAll(startup: true)
         caughtUp()
         while !shouldStop {
+            onLoop()
             waitForWork(watcher: watcher)
             if shouldStop { break }
             var rescan = false
@@ -99,7 +102,8 @@ public final class Inbox: @unchecked Sendable {
     }
 
     private func waitForWork(watcher: Inotify) {
-        var timeout: Duration? = nil
+        // At most a second: the loop's pulse keeps the systemd watchdog fed while idle.
+        var timeout: Duration? = .seconds(1)
         let clock = ContinuousClock.now
         func consider(_ d: Duration) { timeout = min(timeout ?? d, d) }
         if let interval = settings.pollInterval { consider(max(.zero, interval.duration - (clock - lastScan))) }

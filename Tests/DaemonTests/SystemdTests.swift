@@ -1,0 +1,99 @@
+import BackorderCore
+import Foundation
+import TestSupport
+import Testing
+
+/// A datagram socket standing in for systemd's notify socket.
+final class NotifyListener: @unchecked Sendable {
+    let path: String
+    let fd: Int32
+    private let lock = NSLock()
+    private var messages: [String] = []
+    private var thread: Thread?
+
+    init(path: String) {
+        self.path = path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        let t = Thread { [weak self] in
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n <= 0 { return }
+                let text = String(decoding: buf[0..<n], as: UTF8.self)
+                self?.lock.withLock { self?.messages.append(text) }
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    var all: [String] { lock.withLock { messages } }
+    func saw(_ s: String) -> Bool { all.contains { $0.split(separator: "\n").contains(Substring(s)) } }
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+@Suite struct SystemdTests {
+    @Test func notifiesSystemdReloadsAndStopsCleanlyWithoutLeakingContactDetails() async throws {
+        let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let url = try await receiver.start()
+        let root = TempDirectory()
+        let cfg = try BinaryTests.config(root)
+        let good = Files.read(cfg) + """
+
+            [[endpoints]]
+            name = "email"
+            url = "\(url)"
+            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            events = ["backorder.ready", "backorder.partially_ready"]
+            """
+        try Files.write(cfg, good)
+        chmod(cfg, 0o600)
+        let listener = NotifyListener(path: root.file("notify.sock"))
+        defer { listener.stop() }
+        let log = root.file("daemon.log")
+        let p = try Binary.start(["run", "--config", cfg], logPath: log,
+                                 environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        try await eventually("READY=1") { listener.saw("READY=1") }
+        try await eventually("WATCHDOG=1") { listener.saw("WATCHDOG=1") }
+        try Files.drop(root.path + "/inbox/o.jsonl", """
+            {"type":"backorder","order":"O-1001","line":"1","sku":"S","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-01-01","customer":{"id":"C-9","name":"Ana","email":"ana@example.com","phone":"+15551234567"}}
+            {"type":"stock","sku":"S","on_hand":1}
+
+            """)
+        try await eventually("delivered") { Files.read(log).contains("event=delivered order=O-1001") }
+
+        // status --json, while the daemon runs
+        let status = try Binary.run(["status", "--config", cfg, "--json"])
+        #expect(status.code == 0, "\(status.err)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
+        #expect((json["lines"] as? [String: Int])?["ready"] == 1)
+        let endpoints = try #require(json["endpoints"] as? [[String: Any]])
+        #expect(endpoints.first?["delivered"] as? Int == 1)
+        #expect((json["files"] as? [[String: Any]])?.first?["lines"] as? Int == 2)
+
+        // SIGHUP with a bad configuration: every problem logged, the daemon goes on.
+        try Files.write(cfg, good.replacingOccurrences(of: "settle = \"100ms\"", with: "settle = \"soon\""))
+        kill(p.processIdentifier, SIGHUP)
+        try await eventually("reload refused") { Files.read(log).contains("event=reload_refused") && listener.saw("RELOADING=1") }
+        #expect(Files.read(log).contains("key=inbox.settle"))
+        try Files.write(cfg, good)
+        kill(p.processIdentifier, SIGHUP)
+        try await eventually("reload checked") { Files.read(log).contains("event=reload_checked") }
+
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        await receiver.stop()
+        #expect(p.terminationStatus == 0)
+        try await eventually("STOPPING=1") { listener.saw("STOPPING=1") }
+        let text = Files.read(log)
+        #expect(!text.contains("ana@example.com"))
+        #expect(!text.contains("+15551234567"))
+        #expect(!text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        #expect(receiver.received.count == 1)
+    }
+}
