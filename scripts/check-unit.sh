@@ -9,6 +9,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sed "s|/usr/bin/backorderd|$bin|g" systemd/backorderd.service > "$tmp/backorderd.service"
 systemd-analyze verify "$tmp/backorderd.service"
-score=$(systemd-analyze security --offline=true systemd/backorderd.service 2>/dev/null | awk '/Overall exposure level/ {print $(NF-1)}')
+score=$(systemd-analyze security --offline=true systemd/backorderd.service 2>/dev/null | grep 'Overall exposure level' | grep -oE '[0-9]+\.[0-9]+' | head -1)
 echo "check-unit: verify passed; security exposure $score (limit 1.5)"
 python3 -c "import sys; sys.exit(0 if float('$score') <= 1.5 else 1)"
