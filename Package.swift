@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "backorderd",
             dependencies: [
-                "Daemon",
+                "Daemon", "Store", "Inbox", "Delivery", "BackorderCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -78,3 +78,33 @@ extension BinaryTests {
         #expect(r.err.contains("- templates: template en/backorder.delayed.sms"), "\(r.err)")
     }
 }
+
+extension BinaryTests {
+    @Test func replayPrintsWhatFilesWouldCauseAndKeepsNothing() throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        let file = root.file("try.jsonl")
+        try Files.write(file, """
+            {"type":"backorder","order":"O-7","line":"1","sku":"S","qty":2,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2026-11-20","customer":{"id":"C","name":"Ana"}}
+            {"type":"restock","po":"P","sku":"S","quantity":5,"expected_at":"2026-12-20"}
+            {"type":"stock","sku":"T","on_hand":9}
+            not json
+
+            """)
+        let a = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
+        #expect(a.code == 0, "\(a.err)")
+        let types = a.out.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
+        }
+        #expect(types == ["backorder.delayed", "backorder.long_wait"], "\(a.out)")
+        #expect(a.err.contains("rejected try.jsonl:4"))
+        let b = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
+        #expect(a.out == b.out, "the same input gives the same ids and bodies")
+        let text = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", file])
+        #expect(text.out.contains("── backorder.delayed"))
+        #expect(text.out.contains("nothing was sent or kept"))
+        let status = try Binary.run(["status", "--config", cfg, "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
+        #expect((json["lines"] as? [String: Int])?.values.reduce(0, +) == 0, "replay changed no state")
+    }
+}

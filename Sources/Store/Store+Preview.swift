@@ -1,0 +1,49 @@
+import BackorderCore
+import GRDB
+
+extension Store {
+    /// What some batches would cause on top of the current state, decided by the same
+    /// code as `apply` and `tick`, inside a transaction that is rolled back: nothing is
+    /// kept and nothing is sent. Returns each new outbox body once (per webhook id).
+    public func preview(_ batches: [IngestBatch], tickAt: Instant?) throws -> [(type: String, webhookID: String, body: [UInt8])] {
+        try writer.writeWithoutTransaction { db in
+            var out: [(String, String, [UInt8])] = []
+            try db.inTransaction {
+                let before = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM outbox") ?? 0
+                for batch in batches {
+                    var ws = WorkingSet()
+                    try load(Needs.of(batch.records.lazy.map(\.record)), into: &ws, db)
+                    var events: [Event] = []
+                    for r in batch.records { decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events) }
+                    _ = try finish(&ws, events: events, now: batch.readAt, db)
+                }
+                if let at = tickAt {
+                    // Deadlines that have passed by then: overdue estimates, long waits.
+                    while let next = try Int64.fetchOne(db, sql: "SELECT MIN(deadline_at) FROM order_line WHERE status = 'waiting'"),
+                          next <= at.milliseconds {
+                        var keys = Set<PositionKey>()
+                        for row in try Row.fetchAll(db, sql: "SELECT DISTINCT sku, location FROM order_line WHERE status = 'waiting' AND deadline_at <= ?", arguments: [at.milliseconds]) {
+                            keys.insert(PositionKey(sku: row[0], location: row[1]))
+                        }
+                        var ws = WorkingSet()
+                        var needs = Needs()
+                        needs.positions = keys
+                        try load(needs, into: &ws, db)
+                        var events: [Event] = []
+                        decider.tick(now: at, to: &ws, events: &events)
+                        _ = try finish(&ws, events: events, now: at, db)
+                    }
+                }
+                var seen = Set<String>()
+                for row in try Row.fetchAll(db, sql: "SELECT type, webhook_id, body FROM outbox WHERE id > ? ORDER BY id", arguments: [before]) {
+                    let id: String = row[1]
+                    guard seen.insert(id).inserted else { continue }
+                    out.append((row[0], id, [UInt8](row[2] as Data)))
+                }
+                return .rollback
+            }
+            return out
+        }
+    }
+}
+import Foundation

@@ -1,0 +1,60 @@
+import ArgumentParser
+import BackorderCore
+import Daemon
+import Delivery
+import Foundation
+import Inbox
+import Store
+
+/// `backorderd replay`: what these files would cause, without sending or keeping anything.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Print the messages change files would cause on top of the current state; nothing is sent or kept.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Decide as of this time (RFC 3339); also runs the clock's overdue and long-wait pass at it. Default: now.")
+    var now: String?
+    @Flag(help: "Each message's webhook body on a line of its own.") var json = false
+    @Argument(help: "Change files (.jsonl, .ndjson, .csv).") var files: [String]
+
+    func run() throws {
+        let config = try options.load()
+        var at = Instant.now()
+        if let now {
+            guard case .instant(let i)? = RFC3339.parse(now.utf8) else {
+                throw ValidationError("--now must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
+            }
+            at = i
+        }
+        let renderer = try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone)
+        let store = try Store(directory: config.stateDirectory, decider: Decider(policy: config.policy.decision),
+                              grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
+                              subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])
+        let reader = ChangeFileReader(decoder: ZoneRules.decoder(timezone: config.policy.timezone))
+        var batches: [IngestBatch] = []
+        for path in files {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var cursor = FileCursor(id: FileID(device: 0, inode: 0), name: (path as NSString).lastPathComponent)
+            var header: [String]? = nil
+            while true {
+                let outcome = try reader.read(fd: fd, cursor: cursor, csvHeader: &header, maxLines: 10_000, flushPartial: true, now: at)
+                for r in outcome.batch.rejects { FileHandle.standardError.write(Data("rejected \(r.file):\(r.line): \(r.reason)\n".utf8)) }
+                if !outcome.batch.records.isEmpty { batches.append(outcome.batch) }
+                if outcome.batch.cursor == cursor || !outcome.more { break }
+                cursor = outcome.batch.cursor
+            }
+        }
+        let messages = try store.preview(batches, tickAt: at)
+        for m in messages {
+            if json {
+                print(String(decoding: m.body, as: UTF8.self))
+            } else {
+                print(Receiver.format(id: m.webhookID, body: Data(m.body), signatureValid: true)
+                    .replacingOccurrences(of: "  signature ok", with: ""))
+            }
+        }
+        if !json { print("\(messages.count) message\(messages.count == 1 ? "" : "s"); nothing was sent or kept") }
+    }
+}
