@@ -11,12 +11,12 @@ public final class ClockService: Service, @unchecked Sendable {
     private let wake: WakeSignal
     private let logger: Logger
     private let now: @Sendable () -> Instant
-    private let onNotices: @Sendable (Int) -> Void
+    private let onNotices: @Sendable ([Notice]) -> Void
     /// The longest it sleeps without looking (a safety net for a changed wall clock).
     public static let longestSleep: Duration = .seconds(60)
 
     public init(store: Store, wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
-                onNotices: @escaping @Sendable (Int) -> Void = { _ in }) {
+                onNotices: @escaping @Sendable ([Notice]) -> Void = { _ in }) {
         self.store = store
         self.wake = wake
         self.logger = logger
@@ -39,7 +39,7 @@ public final class ClockService: Service, @unchecked Sendable {
                             let notices = try store.tick(now: t)
                             if !notices.isEmpty {
                                 logger.info("clock_pass", metadata: ["messages": "\(notices.count)"])
-                                onNotices(notices.count)
+                                onNotices(notices)
                             }
                             continue
                         }

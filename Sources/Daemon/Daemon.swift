@@ -22,7 +22,8 @@ public enum Daemon {
         let store = try openStore(config, logger: logger)
         let wake = WakeSignal()
         let dispatchWake = WakeSignal()
-        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake, dispatchWake]), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        let metrics = DaemonMetrics()
+        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake, dispatchWake], metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }
@@ -30,7 +31,10 @@ public enum Daemon {
         let dispatcher = Dispatcher(queue: store, client: client, targets: try targets(config), settings: dispatchSettings(config),
                                     wake: dispatchWake, logger: logger, now: { Instant.now() },
                                     onBreaker: { endpoint, state in try? store.setBreaker(endpoint: endpoint, state: state.rawValue, at: Instant.now()) },
-                                    onResult: { _, outcome, _ in deliveries.count(outcome) })
+                                    onResult: { endpoint, outcome, elapsed in
+                                        deliveries.count(outcome)
+                                        metrics.delivery(endpoint: endpoint, outcome: outcome.label, elapsed: elapsed)
+                                    })
         let notifier = SystemdNotifier()
         let ingestBeat = Heartbeat("ingest")
         let dispatchBeat = Heartbeat("dispatch")
@@ -56,10 +60,12 @@ public enum Daemon {
             // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
             services: [.init(service: dispatcher),
                        .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
-                                                   onNotices: { _ in dispatchWake.signal() })),
+                                                   onNotices: { notices in metrics.notices(notices); dispatchWake.signal() })),
                        .init(service: ingest),
                        .init(service: notify),
-                       .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger))],
+                       .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger))]
+                + (config.metricsListen.map { [.init(service: MetricsService(metrics: metrics, listen: $0, store: store,
+                                                                              endpoints: config.endpoints.map(\.name), logger: logger))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
@@ -131,12 +137,26 @@ final class DeliveryCounters: @unchecked Sendable {
 struct SignallingSink: IngestSink {
     let store: Store
     let signals: [WakeSignal]
+    let metrics: DaemonMetrics
 
     func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
     func forget(_ ids: [FileID]) throws { try store.forget(ids) }
     func apply(_ batch: IngestBatch) throws {
-        try store.apply(batch)
+        let notices = try store.applyBatch(batch)
+        metrics.batch(records: batch.records.count, rejects: batch.rejects.count)
+        metrics.notices(notices)
         for s in signals { s.signal() }
+    }
+}
+
+extension Outcome {
+    /// A stable label for metrics: delivered, retry or dead.
+    var label: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .permanent: "dead"
+        }
     }
 }
 

@@ -1,5 +1,8 @@
 import BackorderCore
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import TestSupport
 import Testing
 
@@ -43,7 +46,11 @@ final class NotifyListener: @unchecked Sendable {
         let url = try await receiver.start()
         let root = TempDirectory()
         let cfg = try BinaryTests.config(root)
+        let metricsPort = refusedPort()
         let good = Files.read(cfg) + """
+
+            [metrics]
+            listen = "127.0.0.1:\(metricsPort)"
 
             [[endpoints]]
             name = "email"
@@ -75,6 +82,14 @@ final class NotifyListener: @unchecked Sendable {
         let endpoints = try #require(json["endpoints"] as? [[String: Any]])
         #expect(endpoints.first?["delivered"] as? Int == 1)
         #expect((json["files"] as? [[String: Any]])?.first?["lines"] as? Int == 2)
+
+        // Prometheus text, with the counters moved by what just happened.
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let metrics = String(decoding: data, as: UTF8.self)
+        #expect(metrics.contains("backorderd_records_applied_total 2"), "\(metrics)")
+        #expect(metrics.contains(#"backorderd_events_total{type="backorder.ready"} 1"#))
+        #expect(metrics.contains(#"backorderd_deliveries_total{endpoint="email",outcome="delivered"} 1"#))
+        #expect(metrics.contains("backorderd_delivery_attempt_seconds_bucket"))
 
         // SIGHUP with a bad configuration: every problem logged, the daemon goes on.
         try Files.write(cfg, good.replacingOccurrences(of: "settle = \"100ms\"", with: "settle = \"soon\""))
