@@ -54,6 +54,7 @@ import Testing
         let inbox = root.sub("inbox")
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         try await eventually("ready") { Files.read(log).contains("event=ready") }
         try Files.drop(inbox + "/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n" + "garbage\n")
         try await eventually("applied") { Files.read(log).contains("event=rejected file=a.jsonl:2") }

@@ -53,6 +53,7 @@ import Testing
         var progress: [Int64] = []
         for round in 0..<20 {
             let p = try Binary.start(["run", "--config", cfg], logPath: log)
+            defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
             // Kill at a random moment: during start-up, mid-transaction, between batches.
             let delay = Int(rng.next() % 150) + 5
             try await Task.sleep(for: .milliseconds(delay))
@@ -65,6 +66,7 @@ import Testing
         }
         // Finally let it finish.
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(120), "all lines applied") {
             (try Store(directory: stateDir).cursors().first?.line ?? 0) == Int64(total)
         }

@@ -35,11 +35,13 @@ import Testing
         try Files.drop(root.sub("inbox") + "/orders.jsonl", text)
         let log = root.file("daemon.log")
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(30), "deliveries under way") { receiver.received.count >= 60 }
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         let atKill = receiver.received.count
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         let db = root.path + "/state/backorderd.sqlite"
         try await eventually(timeout: .seconds(60), "all delivered") {
             try DatabaseQueue(path: db).read { db in

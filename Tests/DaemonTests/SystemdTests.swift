@@ -65,6 +65,7 @@ final class NotifyListener: @unchecked Sendable {
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log,
                                  environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "400000"])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         try await eventually("READY=1") { listener.saw("READY=1") }
         try await eventually("WATCHDOG=1") { listener.saw("WATCHDOG=1") }
         try Files.drop(root.path + "/inbox/o.jsonl", """
