@@ -55,10 +55,16 @@ public enum FNV1a {
 public struct LocatedRecord: Equatable, Sendable {
     public var line: Int64
     public var record: Record
+    /// Where the file's cursor stands just after this record (offset, lines), so a batch
+    /// can be committed in part; -1 when unknown.
+    public var endOffset: Int64
+    public var endLine: Int64
 
-    public init(line: Int64, record: Record) {
+    public init(line: Int64, record: Record, endOffset: Int64 = -1, endLine: Int64 = -1) {
         self.line = line
         self.record = record
+        self.endOffset = endOffset
+        self.endLine = endLine
     }
 }
 
@@ -100,9 +106,11 @@ public struct IngestBatch: Sendable {
 /// Where the inbox hands its batches: the store, in the daemon.
 ///
 /// Calls are synchronous and come from the inbox's own thread; `apply` must commit the
-/// batch's effects and its cursor together, or throw and commit nothing.
+/// batch's effects and its cursor together, or throw and commit nothing. It may commit
+/// only a leading part of the batch (to keep a transaction small) and returns the cursor
+/// it committed; the inbox reads on from there.
 public protocol IngestSink: Sendable {
     func loadCursors() throws -> [FileCursor]
-    func apply(_ batch: IngestBatch) throws
+    func apply(_ batch: IngestBatch) throws -> FileCursor
     func forget(_ ids: [FileID]) throws
 }

@@ -94,7 +94,8 @@ public final class ChangeFileReader {
                 }
                 let lineBytes = UnsafeRawBufferPointer(rebasing: view[start..<end])
                 let physicalLines = format == .csv ? Self.countNewlines(lineBytes) + 1 : 1
-                handle(lineBytes, lineNumber: cursor.line + 1, format: format, csvHeader: &csvHeader, batch: &batch)
+                handle(lineBytes, lineNumber: cursor.line + 1, format: format, csvHeader: &csvHeader, batch: &batch,
+                       end: (cursor.offset + Int64(end + 1), cursor.line + Int64(physicalLines)))
                 cursor.line += Int64(physicalLines)
                 start = end + 1
                 i = start
@@ -122,7 +123,8 @@ public final class ChangeFileReader {
                 continue reading
             }
             if flushPartial {
-                handle(view, lineNumber: cursor.line + 1, format: format, csvHeader: &csvHeader, batch: &batch)
+                handle(view, lineNumber: cursor.line + 1, format: format, csvHeader: &csvHeader, batch: &batch,
+                       end: (cursor.offset + Int64(n), cursor.line + 1))
                 cursor.offset += Int64(n)
                 cursor.line += 1
                 continue reading
@@ -155,7 +157,7 @@ public final class ChangeFileReader {
     }
 
     private func handle(_ raw: UnsafeRawBufferPointer, lineNumber: Int64, format: Format,
-                        csvHeader: inout [String]?, batch: inout IngestBatch) {
+                        csvHeader: inout [String]?, batch: inout IngestBatch, end: (offset: Int64, line: Int64)) {
         var line = raw
         if format == .jsonLines, line.count > 0, line[line.count - 1] == 0x0D {
             line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)])
@@ -180,7 +182,7 @@ public final class ChangeFileReader {
                 try csv.row(line, header: header, into: &fields)
             }
             let record = try decoder.decode(fields)
-            batch.records.append(LocatedRecord(line: lineNumber, record: record))
+            batch.records.append(LocatedRecord(line: lineNumber, record: record, endOffset: end.offset, endLine: end.line))
         } catch {
             let keep = min(raw.count, Self.maxLineBytes)
             batch.rejects.append(Reject(file: batch.cursor.name, line: lineNumber, reason: error.reason,

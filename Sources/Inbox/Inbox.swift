@@ -238,23 +238,25 @@ public final class Inbox: @unchecked Sendable {
             t.partial = outcome.partial
             let batch = outcome.batch
             guard batch.cursor != t.cursor else { break }
+            let committed: FileCursor
             do {
-                try sink.apply(batch)
+                committed = try sink.apply(batch)
             } catch {
                 logger.error("store_error", metadata: ["file": "\(name)", "error": "\(error)",
                                                         "action": "nothing was applied; retrying in 1s"])
                 return false
             }
-            for r in batch.rejects {
+            for r in batch.rejects where r.line <= committed.line {
                 logger.warning("rejected", metadata: ["file": "\(r.file):\(r.line)", "reason": "\(r.reason)"])
             }
             lock.withLock {
-                _counters.records += batch.records.count
-                _counters.rejected += batch.rejects.count
+                _counters.records += batch.records.count { $0.line <= committed.line }
+                _counters.rejected += batch.rejects.count { $0.line <= committed.line }
                 _counters.batches += 1
             }
-            t.cursor = batch.cursor
-            if !outcome.more { break }
+            t.cursor = committed
+            // The sink may have committed only part of the batch: read on from where it stopped.
+            if !outcome.more && committed == batch.cursor { break }
         }
         return true
     }

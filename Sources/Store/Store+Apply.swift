@@ -5,20 +5,30 @@ extension Store {
     /// Applies one batch: loads the rows its records touch, decides record by record in
     /// file order, groups the events into messages, and writes the changed rows, the
     /// outbox rows and the file's new cursor — all in one transaction.
+    /// At most about this many events per transaction: a delivery that readies thousands
+    /// of orders is committed in parts, so memory and transaction size stay bounded.
+    public static let maxEventsPerTransaction = 2_000
+
     @discardableResult
-    public func applyBatch(_ batch: IngestBatch) throws -> [Notice] {
+    public func applyBatch(_ batch: IngestBatch) throws -> (notices: [Notice], cursor: FileCursor) {
         try writer.write { db in
             var ws = WorkingSet()
             try load(Needs.of(batch.records.lazy.map(\.record)), into: &ws, db)
             var events: [Event] = []
-            for r in batch.records {
+            var cursor = batch.cursor
+            for (i, r) in batch.records.enumerated() {
                 decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
+                if events.count >= Self.maxEventsPerTransaction, i < batch.records.count - 1, r.endOffset >= 0 {
+                    cursor.offset = r.endOffset
+                    cursor.line = r.endLine
+                    break
+                }
             }
             let notices = try finish(&ws, events: events, now: batch.readAt, db)
-            try saveCursor(batch.cursor, at: batch.readAt, db)
+            try saveCursor(cursor, at: batch.readAt, db)
             // Written before the commit: a crash in between repeats a reject, never loses one.
-            try rejects.append(batch.rejects, at: batch.readAt)
-            return notices
+            try rejects.append(batch.rejects.filter { $0.line <= cursor.line }, at: batch.readAt)
+            return (notices, cursor)
         }
     }
 

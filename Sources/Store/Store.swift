@@ -93,8 +93,8 @@ public final class Store: IngestSink, @unchecked Sendable {
         }
     }
 
-    public func apply(_ batch: IngestBatch) throws {
-        _ = try applyBatch(batch)
+    public func apply(_ batch: IngestBatch) throws -> FileCursor {
+        try applyBatch(batch).cursor
     }
 
     public func forget(_ ids: [FileID]) throws {

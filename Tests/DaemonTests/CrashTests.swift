@@ -54,8 +54,10 @@ import Testing
         for round in 0..<20 {
             let p = try Binary.start(["run", "--config", cfg], logPath: log)
             defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-            // Kill at a random moment: during start-up, mid-transaction, between batches.
-            let delay = Int(rng.next() % 150) + 5
+            // Kill at a random moment after the process is up: during catch-up,
+            // mid-transaction, between batches (start-up time varies with the machine's load).
+            try await eventually("round \(round) started") { Files.read(log).contains("event=starting") }
+            let delay = Int(rng.next() % 200)
             try await Task.sleep(for: .milliseconds(delay))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()

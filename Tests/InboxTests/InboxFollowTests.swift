@@ -153,3 +153,24 @@ import Testing
         try await eventually("cursor dropped") { try h.store.cursors().isEmpty }
     }
 }
+
+extension InboxFollowTests {
+    @Test func aBatchThatReadiesThousandsOfOrdersIsCommittedInParts() async throws {
+        let h = H()
+        var text = ""
+        for i in 0..<2_500 {
+            text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"S","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-01-01","customer":{"id":"C"}}"# + "\n"
+        }
+        for _ in 0..<2_500 { text += H.delta("S", 1) }
+        text += "not json\n"
+        try Files.write(h.path("big.jsonl"), text)
+        try h.start()
+        let lines = try h.store.allLines()
+        #expect(lines.count == 2_500)
+        #expect(lines.allSatisfy { $0.status == .ready })
+        #expect(h.inbox.counters.batches >= 2, "more than \(Store.maxEventsPerTransaction) events split the transaction")
+        #expect(h.inbox.counters.records == 5_000)
+        #expect(h.rejected.count == 1, "each reject is written once, with the part that holds it")
+        #expect(try h.store.cursors().first?.line == 5_001)
+    }
+}

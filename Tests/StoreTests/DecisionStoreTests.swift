@@ -96,7 +96,7 @@ import Testing
 
     func apply(_ store: Store, _ records: [BackorderCore.Record], at: Instant = Script.t0) throws -> [Notice] {
         try store.applyBatch(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: 1, line: 1),
-                                         records: records.map { LocatedRecord(line: 1, record: $0) }, readAt: at))
+                                         records: records.map { LocatedRecord(line: 1, record: $0) }, readAt: at)).notices
     }
 
     @Test func aReadyMessageSupersedesAPendingDelay() throws {

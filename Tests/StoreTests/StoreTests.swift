@@ -55,7 +55,7 @@ import Testing
                 .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 2, orderedAt: Instant(milliseconds: 1),
                                          promisedAt: Instant(milliseconds: 2),
                                          customer: Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))),
-            ], line: 3, offset: 300, rejects: [Reject(file: "a.jsonl", line: 4, reason: "bad", raw: [0x61, 0xFF])]))
+            ], line: 4, offset: 300, rejects: [Reject(file: "a.jsonl", line: 4, reason: "bad", raw: [0x61, 0xFF])]))
         }
         let store = try Store(directory: dir)
         #expect(try store.position(PositionKey(sku: "S", location: "L"))?.onHand == 5)
@@ -63,7 +63,7 @@ import Testing
         let line = try #require(try store.allLines().first)
         #expect(line.customer == Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))
         #expect(line.status == .ready, "5 on hand serve a line of 2")
-        #expect(try store.cursors() == [FileCursor(id: FileID(device: 1, inode: 2), name: "a.jsonl", offset: 300, line: 3)])
+        #expect(try store.cursors() == [FileCursor(id: FileID(device: 1, inode: 2), name: "a.jsonl", offset: 300, line: 4)])
         let rejected = Files.read(dir + "/rejected.jsonl")
         #expect(rejected.contains(#""reason":"bad""#))
         #expect(rejected.contains(#""raw_base64":"Yf8=""#))
