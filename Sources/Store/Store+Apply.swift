@@ -8,15 +8,19 @@ extension Store {
     /// At most about this many events per transaction: a delivery that readies thousands
     /// of orders is committed in parts, so memory and transaction size stay bounded.
     public static let maxEventsPerTransaction = 2_000
+    static let loadChunk = 64
 
     @discardableResult
     public func applyBatch(_ batch: IngestBatch) throws -> (notices: [Notice], cursor: FileCursor) {
         try writer.write { db in
             var ws = WorkingSet()
-            try load(Needs.of(batch.records.lazy.map(\.record)), into: &ws, db)
             var events: [Event] = []
             var cursor = batch.cursor
             for (i, r) in batch.records.enumerated() {
+                // Load in small chunks: a batch committed in part loads only what it applied.
+                if i % Self.loadChunk == 0 {
+                    try load(Needs.of(batch.records[i..<min(i + Self.loadChunk, batch.records.count)].lazy.map(\.record)), into: &ws, db)
+                }
                 decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
                 if events.count >= Self.maxEventsPerTransaction, i < batch.records.count - 1, r.endOffset >= 0 {
                     cursor.offset = r.endOffset
@@ -89,7 +93,7 @@ extension Store {
         var positions = needs.positions
         if !needs.lines.isEmpty {
             let st = try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE order_id = ? AND line = ?")
-            for key in needs.lines {
+            for key in needs.lines where ws.lines[key] == nil {
                 var s = RawStatement(st)
                 s.bind(key.order)
                 s.bind(key.line)
@@ -113,7 +117,7 @@ extension Store {
             SELECT on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks
             FROM position WHERE sku = ? AND location = ?
             """)
-        for key in positions {
+        for key in positions where ws.positions[key] == nil {
             var s = RawStatement(st)
             s.bind(key.sku)
             s.bind(key.location)

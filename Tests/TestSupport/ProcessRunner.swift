@@ -17,12 +17,7 @@ public enum Binary {
 
     /// Runs the binary to completion and returns its exit code, stdout and stderr.
     public static func run(_ args: [String], environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { _, new in new }
-        p.environment = env
+        let p = process(args, environment)
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -36,18 +31,23 @@ public enum Binary {
 
     /// Starts the binary in the background; stderr goes to `logPath`.
     public static func start(_ args: [String], logPath: String, environment: [String: String] = [:]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { _, new in new }
-        p.environment = env
+        let p = process(args, environment)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
         p.standardError = log
         p.standardOutput = log
         try p.run()
+        return p
+    }
+
+    private static func process(_ args: [String], _ environment: [String: String]) -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { _, new in new }
+        p.environment = env
         return p
     }
 }
