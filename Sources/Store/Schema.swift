@@ -95,7 +95,7 @@ enum Schema {
                 CREATE INDEX outbox_live ON outbox (endpoint, id) WHERE state IN ('pending', 'in_flight');
                 CREATE INDEX outbox_live_order ON outbox (endpoint, order_key, id) WHERE state IN ('pending', 'in_flight');
                 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
-                CREATE INDEX outbox_state ON outbox (state, endpoint);
+                CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
 
                 CREATE TABLE endpoint_state (
                     endpoint TEXT PRIMARY KEY NOT NULL,

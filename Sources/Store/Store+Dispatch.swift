@@ -131,17 +131,6 @@ extension Store: OutboxQueue {
                 """, arguments: [endpoint, state, at.milliseconds])
         }
     }
-
-    /// Deletes delivered and superseded messages older than `before`; dead letters stay
-    /// until a person requeues or purges them.
-    @discardableResult
-    public func pruneFinished(before: Instant) throws -> Int {
-        try writer.write { db in
-            try db.execute(sql: "DELETE FROM outbox WHERE state IN ('delivered', 'superseded') AND created_at < ?",
-                           arguments: [before.milliseconds])
-            return db.changesCount
-        }
-    }
 }
 
 /// A message that gave up, for `backorderd dead-letters list`.

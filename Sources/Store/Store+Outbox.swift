@@ -94,12 +94,14 @@ extension Store {
     private func supersede(by notice: Notice, endpoint: String, _ db: Database) throws {
         let rule = Self.supersedes(notice.type)
         guard !rule.types.isEmpty else { return }
+        // The state condition spelled as the partial index `outbox_live_order` has it, so
+        // SQLite uses that index (a plain `state = 'pending'` would scan every pending row).
         let rows = try Row.fetchAll(db, sql: """
-            SELECT id, type, line_keys FROM outbox
-            WHERE endpoint = ? AND order_key = ? AND state = 'pending'
+            SELECT id, type, line_keys, state FROM outbox
+            WHERE endpoint = ? AND order_key = ? AND state IN ('pending', 'in_flight')
             """, arguments: [endpoint, notice.orderKey])
         let newLines = Set(notice.lineKeys)
-        for row in rows {
+        for row in rows where (row[3] as String) == "pending" {
             let type: String = row[1]
             guard rule.types.contains(type) else { continue }
             let lines = Set((row[2] as String).split(separator: "\u{1F}").map(String.init))
