@@ -55,7 +55,7 @@ public struct Decider: Sendable {
                     ws.put(p)
                     line.qty = b.qty
                 }
-                line.updatedAt = now
+                line.updatedAt = max(line.updatedAt, now)
                 line.deadline = deadline(of: line)
                 ws.put(line)
             } else {
@@ -102,6 +102,7 @@ public struct Decider: Sendable {
         for var line in due.sorted(by: { ($0.orderedAt, $0.key) < ($1.orderedAt, $1.key) }) {
             guard let current = ws.lines[line.key], current.status == .waiting else { continue }
             line = current
+            line.updatedAt = max(line.updatedAt, now)
             if !line.longWaitSent, line.orderedAt + policy.longWait <= now {
                 line.longWaitSent = true
                 events.append(.longWait(line.key, at: now))
@@ -178,7 +179,9 @@ public struct Decider: Sendable {
                 }
             }
             var projected = need == 0 ? date : nil
-            if let d = projected, d <= now { projected = nil }
+            // Past dates are unknown; "now" never runs back for the line either (it may
+            // have moved from a position whose clock was further on).
+            if let d = projected, d <= max(now, line.updatedAt) { projected = nil }
             if projected != nil { prefix = i + 1 }
             var changed = line.projected != projected
             line.projected = projected
