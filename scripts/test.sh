@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
+bash scripts/check-unit.sh
