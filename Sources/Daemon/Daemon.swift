@@ -63,7 +63,9 @@ public enum Daemon {
                                                    onNotices: { notices in metrics.notices(notices); dispatchWake.signal() })),
                        .init(service: ingest),
                        .init(service: notify),
-                       .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger))]
+                       .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger) { new in
+                           try reload(new, running: config, store: store, dispatcher: dispatcher)
+                       })]
                 + (config.metricsListen.map { [.init(service: MetricsService(metrics: metrics, listen: $0, store: store,
                                                                               endpoints: config.endpoints.map(\.name), logger: logger))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -75,13 +77,28 @@ public enum Daemon {
 
     /// Opens the state with the decision policy, templates and subscriptions of `config`.
     public static func openStore(_ config: Config, logger: Logger) throws -> Store {
-        let renderer = try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone)
-        return try Store(directory: config.stateDirectory,
-                         decider: Decider(policy: config.policy.decision),
-                         grouper: Grouper(cancelLink: config.cancelLink),
-                         renderer: renderer,
-                         subscriptions: config.endpoints.map { Subscription(endpoint: $0.name, events: Set($0.events)) },
-                         logger: logger)
+        let r = try rules(config)
+        return try Store(directory: config.stateDirectory, decider: r.decider, grouper: r.grouper, renderer: r.renderer,
+                         subscriptions: r.subscriptions, logger: logger)
+    }
+
+    static func rules(_ config: Config) throws -> Store.Rules {
+        Store.Rules(decider: Decider(policy: config.policy.decision),
+                    grouper: Grouper(cancelLink: config.cancelLink),
+                    renderer: try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone),
+                    subscriptions: config.endpoints.map { Subscription(endpoint: $0.name, events: Set($0.events)) })
+    }
+
+    /// Applies a reloaded configuration to the running store and dispatcher; returns
+    /// the keys that changed but need a restart.
+    static func reload(_ new: Config, running old: Config, store: Store, dispatcher: Dispatcher) throws -> [String] {
+        store.update(rules: try rules(new))
+        dispatcher.update(targets: try targets(new), settings: dispatchSettings(new))
+        var restart: [String] = []
+        if new.inbox != old.inbox { restart.append("inbox") }
+        if new.stateDirectory != old.stateDirectory { restart.append("state.directory") }
+        if new.metricsListen != old.metricsListen { restart.append("metrics.listen") }
+        return restart
     }
 
     static func targets(_ config: Config) throws -> [DeliveryTarget] {

@@ -52,8 +52,20 @@ public struct DispatchSettings: Sendable {
 public final class Dispatcher: Service, @unchecked Sendable {
     private let queue: any OutboxQueue
     private let client: CurlClient
-    private let targets: [DeliveryTarget]
-    private let settings: DispatchSettings
+    private var _targets: [DeliveryTarget]
+    private var _settings: DispatchSettings
+    private var targets: [DeliveryTarget] { lock.withLock { _targets } }
+    private var settings: DispatchSettings { lock.withLock { _settings } }
+
+    /// Applies a reloaded configuration's endpoints and delivery settings; requests
+    /// under way finish as they started.
+    public func update(targets: [DeliveryTarget], settings: DispatchSettings) {
+        lock.withLock {
+            _targets = targets
+            _settings = settings
+        }
+        wake.signal()
+    }
     private let wake: WakeSignal
     private let logger: Logger
     private let now: @Sendable () -> Instant
@@ -72,8 +84,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 onResult: @escaping @Sendable (String, Outcome, Duration) -> Void = { _, _, _ in }) {
         self.queue = queue
         self.client = client
-        self.targets = targets
-        self.settings = settings
+        self._targets = targets
+        self._settings = settings
         self.wake = wake
         self.logger = logger
         self.now = now
@@ -120,6 +132,11 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 if !draining {
                     var room = settings.concurrency - total
                     for target in targets where room > 0 {
+                        if breakers[target.name] == nil {
+                            breakers[target.name] = CircuitBreaker(threshold: settings.breakerThreshold,
+                                                                   initialCooldown: settings.breakerCooldown,
+                                                                   maxCooldown: settings.breakerMaxCooldown)
+                        }
                         var limit = min(target.maxInFlight - inFlight[target.name, default: 0], room, settings.claimBatch)
                         var probing = false
                         if let allowance = breakers[target.name]?.allowance(now: t) {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BackorderCore
+import Foundation
 import GRDB
 import Logging
 
@@ -14,11 +15,35 @@ public final class Store: IngestSink, @unchecked Sendable {
     public let directory: String
     let writer: DatabasePool
     let rejects: RejectLog
-    let decider: Decider
-    let grouper: Grouper
-    let renderer: any NoticeRenderer
-    let subscriptions: [Subscription]
+    /// What a configuration reload may change while the daemon runs.
+    public struct Rules: Sendable {
+        public var decider: Decider
+        public var grouper: Grouper
+        public var renderer: any NoticeRenderer
+        public var subscriptions: [Subscription]
+
+        public init(decider: Decider, grouper: Grouper, renderer: any NoticeRenderer, subscriptions: [Subscription]) {
+            self.decider = decider
+            self.grouper = grouper
+            self.renderer = renderer
+            self.subscriptions = subscriptions
+        }
+    }
+
+    private let rulesLock = NSLock()
+    private var _rules: Rules
+    /// The current rules; `update(rules:)` swaps them between transactions.
+    public var rules: Rules { rulesLock.withLock { _rules } }
+    var decider: Decider { rules.decider }
+    var grouper: Grouper { rules.grouper }
+    var renderer: any NoticeRenderer { rules.renderer }
+    var subscriptions: [Subscription] { rules.subscriptions }
     let logger: Logger
+
+    /// Applies a reloaded configuration's policy, templates and subscriptions.
+    public func update(rules: Rules) {
+        rulesLock.withLock { _rules = rules }
+    }
 
     public static let databaseName = "backorderd.sqlite"
 
@@ -27,10 +52,7 @@ public final class Store: IngestSink, @unchecked Sendable {
                 renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [],
                 logger: Logger = Logger(label: "backorderd.store")) throws {
         self.directory = directory
-        self.decider = decider
-        self.grouper = grouper
-        self.renderer = renderer
-        self.subscriptions = subscriptions
+        self._rules = Rules(decider: decider, grouper: grouper, renderer: renderer, subscriptions: subscriptions)
         self.logger = logger
         try Self.prepareDirectory(directory)
         let path = directory + "/" + Self.databaseName

@@ -97,9 +97,20 @@ final class NotifyListener: @unchecked Sendable {
         kill(p.processIdentifier, SIGHUP)
         try await eventually("reload refused") { Files.read(log).contains("event=reload_refused") && listener.saw("RELOADING=1") }
         #expect(Files.read(log).contains("key=inbox.settle"))
-        try Files.write(cfg, good)
+        // SIGHUP with a good one that adds a staff endpoint: applied without a restart.
+        try Files.write(cfg, good + """
+
+            [[endpoints]]
+            name = "staff"
+            url = "\(url)"
+            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            events = ["stock.out"]
+            """)
         kill(p.processIdentifier, SIGHUP)
-        try await eventually("reload checked") { Files.read(log).contains("event=reload_checked") }
+        try await eventually("reloaded") { Files.read(log).contains("event=reloaded") }
+        #expect(!Files.read(log).contains("event=reload_needs_restart"))
+        try Files.drop(root.path + "/inbox/s.jsonl", #"{"type":"stock","sku":"Z","on_hand":10}"# + "\n" + #"{"type":"stock","sku":"Z","on_hand":0}"# + "\n")
+        try await eventually("staff alert delivered") { receiver.received.contains { $0.json["type"] as? String == "stock.out" } }
 
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
@@ -110,6 +121,6 @@ final class NotifyListener: @unchecked Sendable {
         #expect(!text.contains("ana@example.com"))
         #expect(!text.contains("+15551234567"))
         #expect(!text.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
-        #expect(receiver.received.count == 1)
+        #expect(receiver.received.count == 2)
     }
 }
