@@ -6,7 +6,11 @@ the daemon (release build) on a fresh inbox with COUNT orders waiting for one SK
 appends COUNT stock lines one at a time; each makes the next order ready. Reports p50,
 p90, p99 and max from the append's write() to the receiver's arrival.
 
-usage: latency.py BINARY [COUNT]
+With --hot, every order waits for the same SKU (the worst case: each append's
+transaction loads the SKU's remaining waiting lines); by default each order waits for
+its own SKU.
+
+usage: latency.py BINARY [COUNT] [--hot]
 """
 import http.server
 import json
@@ -19,7 +23,10 @@ import threading
 import time
 
 binary = sys.argv[1]
-count = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+args = [a for a in sys.argv[2:] if not a.startswith("--")]
+count = int(args[0]) if args else 1000
+hot = "--hot" in sys.argv
+sku = (lambda i: "HOT") if hot else (lambda i: f"SKU-{i:05d}")
 arrived = {}
 cond = threading.Condition()
 
@@ -66,10 +73,11 @@ events = ["backorder.ready"]
     os.chmod(cfg, 0o600)
     with open(os.path.join(inbox, "orders.jsonl"), "w") as f:
         for i in range(count):
-            f.write(json.dumps({"type": "backorder", "order": f"O-{i:05d}", "line": "1", "sku": "HOT", "qty": 1,
+            f.write(json.dumps({"type": "backorder", "order": f"O-{i:05d}", "line": "1", "sku": sku(i), "qty": 1,
                                 "ordered_at": f"2026-11-01T00:00:{i % 60:02d}Z".replace("T00:00", f"T{i // 3600:02d}:{i // 60 % 60:02d}"),
                                 "promised_at": "2030-01-01", "customer": {"id": f"C{i}"}}) + "\n")
-        f.write('{"type":"stock","sku":"HOT","on_hand":0}\n')
+        for i in range(1 if hot else count):
+            f.write(json.dumps({"type": "stock", "sku": sku(i), "on_hand": 0}) + "\n")
     log = open(os.path.join(work, "daemon.log"), "w")
     daemon = subprocess.Popen([binary, "run", "--config", cfg], stderr=log, stdout=log)
     try:
@@ -80,10 +88,10 @@ events = ["backorder.ready"]
             time.sleep(0.05)
         feed = os.path.join(inbox, "stock.jsonl")
         fd = os.open(feed, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        line = b'{"type":"stock","sku":"HOT","delta":1}\n'
         latencies = []
-        orders = sorted(f"O-{i:05d}" for i in range(count))
-        for order in orders:
+        for i in range(count):
+            order = f"O-{i:05d}"
+            line = (json.dumps({"type": "stock", "sku": sku(i), "delta": 1}) + "\n").encode()
             t0 = time.monotonic()
             os.write(fd, line)
             with cond:
@@ -96,6 +104,7 @@ events = ["backorder.ready"]
         daemon.wait()
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]
-    print(f"appends:  {count}, one at a time, each making one order ready")
+    print(f"appends:  {count}, one at a time, each making one order ready "
+          f"({'all orders waiting for one SKU' if hot else 'each order waiting for its own SKU'})")
     print(f"latency:  p50 {q(0.50):.2f} ms, p90 {q(0.90):.2f} ms, p99 {q(0.99):.2f} ms, max {latencies[-1]:.2f} ms "
           f"(mean {statistics.mean(latencies):.2f} ms)")

@@ -65,3 +65,57 @@ import Testing
         }
     }
 }
+
+extension DeliveryCrashTests {
+    @Test func sigtermWithDeliveriesInFlightFinishesThemAndExitsZero() async throws {
+        let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(600), 204) }
+        let url = try await receiver.start()
+        let root = TempDirectory()
+        let cfg = try BinaryTests.config(root, extra: "")
+        try Files.write(cfg, Files.read(cfg) + """
+
+            [delivery]
+            timeout = "3s"
+            [[endpoints]]
+            name = "email"
+            url = "\(url)"
+            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            events = ["backorder.ready"]
+            """)
+        chmod(cfg, 0o600)
+        var text = ""
+        for i in 0..<30 {
+            text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"K","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"}}"# + "\n"
+        }
+        text += #"{"type":"stock","sku":"K","on_hand":30}"# + "\n"
+        try Files.drop(root.sub("inbox") + "/orders.jsonl", text)
+        let log = root.file("daemon.log")
+        let p = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        try await eventually("requests under way") { receiver.received.count >= 1 }
+        let stopping = ContinuousClock.now
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let took = ContinuousClock.now - stopping
+        #expect(p.terminationStatus == 0)
+        #expect(took < .seconds(5), "stopped in \(took), within delivery.timeout and change")
+        // Everything that was in flight was recorded as delivered; the rest waits, none lost.
+        let db = try DatabaseQueue(path: root.path + "/state/backorderd.sqlite")
+        let states: [String] = try await db.read { db in try String.fetchAll(db, sql: "SELECT state FROM outbox") }
+        #expect(states.count == 30)
+        #expect(!states.contains("in_flight"), "no request left unrecorded")
+        let delivered = states.filter { $0 == "delivered" }.count
+        #expect(delivered >= 1 && delivered == Set(receiver.received.map(\.id)).count)
+        let again = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if again.isRunning { kill(again.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(60), "all delivered after restart") {
+            try DatabaseQueue(path: root.path + "/state/backorderd.sqlite").read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'")
+            } == 30
+        }
+        kill(again.processIdentifier, SIGTERM)
+        again.waitUntilExit()
+        await receiver.stop()
+        #expect(Set(receiver.received.map(\.id)).count == 30)
+    }
+}
