@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+command -v python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 >/dev/null; }
 swift build --product backorderd
 bin=.build/debug/backorderd
 rm -rf .demo && mkdir -p .demo/inbox
