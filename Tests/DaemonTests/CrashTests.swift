@@ -72,6 +72,9 @@ import Testing
         try await eventually(timeout: .seconds(120), "all lines applied") {
             (try Store(directory: stateDir).cursors().first?.line ?? 0) == Int64(total)
         }
+        // The last killed round may have finished the file already: wait until this
+        // process is up (its signal handlers installed) before asking it to stop.
+        try await eventually("ready") { Files.read(log).contains("event=ready") }
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
