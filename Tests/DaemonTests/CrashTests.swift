@@ -54,10 +54,15 @@ import Testing
         for round in 0..<20 {
             let p = try Binary.start(["run", "--config", cfg], logPath: log)
             defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-            // Kill at a random moment after the process is up: during catch-up,
-            // mid-transaction, between batches (start-up time varies with the machine's load).
-            try await eventually("round \(round) started") { Files.read(log).contains("event=starting") }
-            let delay = Int(rng.next() % 200)
+            // Kill at a random moment once this process has committed something (so every
+            // round lands somewhere new, however loaded the machine): mid-transaction,
+            // between batches, or while reading.
+            let before = progress.last ?? 0
+            try await eventually(timeout: .seconds(60), "round \(round) makes progress") {
+                let line = try Store(directory: stateDir).cursors().first?.line ?? 0
+                return line > before || line == Int64(total)
+            }
+            let delay = Int(rng.next() % 40)
             try await Task.sleep(for: .milliseconds(delay))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
