@@ -43,6 +43,8 @@ import Testing
         bytes += Array(H.delta("S", 1).utf8)
         try Files.write(h.path("bad.jsonl"), bytes: bytes)
         try await h.waitOnHand("S", 2)
+        // Rejects are logged just after their batch commits: wait for the log too.
+        try await eventually("rejects logged") { h.logs.all.filter { $0.contains("event=rejected") }.count == Self.badLines.count + 3 }
         let rows = try rejected(h)
         #expect(rows.count == Self.badLines.count + 3)
         for (i, (line, reason)) in Self.badLines.enumerated() {
