@@ -1,5 +1,6 @@
 import BackorderCore
 import Foundation
+import GRDB
 import Store
 import TestSupport
 import Testing
@@ -17,6 +18,14 @@ import Testing
             return #"{"type":"backorder","order":"O-\#(i)","line":1,"sku":"\#(sku)","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2026-12-01","customer":{"id":"C\#(i)","email":"c\#(i)@example.com"}}"#
         }
         return #"{"type":"stock","sku":"\#(sku)","delta":1}"#
+    }
+
+    /// The applied line count, read without opening a `Store` (cheap enough to poll).
+    static func appliedLines(_ stateDir: String) -> Int64 {
+        let path = stateDir + "/backorderd.sqlite"
+        guard FileManager.default.fileExists(atPath: path),
+              let db = try? DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }()) else { return 0 }
+        return (try? db.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(line) FROM inbox_file") ?? 0 }) ?? 0
     }
 
     struct Model: Equatable {
@@ -41,7 +50,7 @@ import Testing
     @Test func killNineNeverLosesOrRepeatsALine() async throws {
         let root = TempDirectory()
         let total = 60_000
-        let cfg = try BinaryTests.config(root, extra: "batch_lines = 500")
+        let cfg = try BinaryTests.config(root, extra: "batch_lines = 200")
         let inbox = root.sub("inbox")
         var text = ""
         text.reserveCapacity(total * 60)
@@ -59,7 +68,7 @@ import Testing
             // between batches, or while reading.
             let before = progress.last ?? 0
             try await eventually(timeout: .seconds(60), "round \(round) makes progress") {
-                let line = try Store(directory: stateDir).cursors().first?.line ?? 0
+                let line = Self.appliedLines(stateDir)
                 return line > before || line == Int64(total)
             }
             let delay = Int(rng.next() % 40)
@@ -84,8 +93,9 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
         #expect(try Model(store: Store(directory: stateDir)) == Model(lines: total))
-        // The kills landed at different points, not all before the first commit.
-        #expect(Set(progress).count > 3, "progress at each kill: \(progress)")
+        // The kills landed inside the file, not all before the first commit or after the last.
+        let inside = Set(progress.filter { $0 > 0 && $0 < Int64(total) })
+        #expect(inside.count >= 2, "progress at each kill: \(progress)")
     }
 }
 
