@@ -127,6 +127,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 onLoop()
                 let draining = isDraining
                 let t = now()
+                let settings = self.settings  // one snapshot per cycle (a reload swaps it)
                 // One transaction per cycle: record what finished, claim what may start.
                 var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
                 if !draining {
@@ -224,6 +225,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
 
     /// Sends a batch of messages to one endpoint at once; returns their outcomes.
     private func fly(_ messages: [OutboxMessage], to target: DeliveryTarget) async -> Step {
+        let settings = self.settings
         let results = await withTaskGroup(of: (Int, HTTPResult, Int64).self) { group in
             for (i, m) in messages.enumerated() {
                 group.addTask {
@@ -233,7 +235,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                         url: target.url,
                         headers: ["content-type: application/json", "webhook-id: \(m.webhookID)", "webhook-timestamp: \(ts)",
                                   "webhook-signature: \(signature)"],
-                        body: m.body, timeout: self.settings.timeout.duration))
+                        body: m.body, timeout: settings.timeout.duration))
                     return (i, r, ts)
                 }
             }

@@ -16,6 +16,7 @@ extension Store {
             var ws = WorkingSet()
             var events: [Event] = []
             var cursor = batch.cursor
+            let decider = self.decider  // once per transaction: a reload applies between batches
             for (i, r) in batch.records.enumerated() {
                 // Load in small chunks: a batch committed in part loads only what it applied.
                 if i % Self.loadChunk == 0 {

@@ -45,17 +45,18 @@ extension Store {
 
     /// Renders each notice and queues one outbox row per subscribed endpoint.
     func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws {
-        guard !subscriptions.isEmpty else { return }
+        let rules = self.rules  // once per transaction, not per notice
+        guard !rules.subscriptions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
             INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, body, created_at, next_attempt_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
             """)
         for notice in notices {
-            let targets = subscriptions.filter { $0.events.contains(notice.type) }
+            let targets = rules.subscriptions.filter { $0.events.contains(notice.type) }
             guard !targets.isEmpty else { continue }
             let message: RenderedMessage
             do {
-                message = try renderer.render(notice)
+                message = try rules.renderer.render(notice)
             } catch {
                 logger.error("render_failed", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "error": "\(error)"])
                 message = RenderedMessage(subject: notice.type, text: notice.type, sms: notice.type)

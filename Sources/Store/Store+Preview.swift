@@ -9,6 +9,7 @@ extension Store {
         try writer.writeWithoutTransaction { db in
             var out: [(String, String, [UInt8])] = []
             try db.inTransaction {
+                let decider = self.decider
                 let before = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM outbox") ?? 0
                 for batch in batches {
                     var ws = WorkingSet()

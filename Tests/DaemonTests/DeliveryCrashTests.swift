@@ -107,7 +107,7 @@ extension DeliveryCrashTests {
         let delivered = states.filter { $0 == "delivered" }.count
         // Recorded as delivered only what the receiver got (a request that timed out under
         // load is retried later, not counted).
-        #expect(delivered >= 1 && delivered <= Set(receiver.received.map(\.id)).count)
+        #expect(delivered <= Set(receiver.received.map(\.id)).count)
         let again = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if again.isRunning { kill(again.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(60), "all delivered after restart") {
