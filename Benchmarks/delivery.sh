@@ -82,7 +82,7 @@ start=$(date +%s.%N)
 ${PERF:-} env ${BENCH_ENV:-X=1} "$bin" run --config "$work/b.toml" 2>"$work/deliver.log" &
 pid=$!
 while :; do
-  left=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM outbox WHERE state != 'delivered'" 2>/dev/null || echo 1)
+  left=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')" 2>/dev/null || echo 1)
   [ "$left" = "0" ] && break
   sleep 0.05
 done

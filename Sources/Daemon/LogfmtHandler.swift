@@ -37,21 +37,41 @@ public struct LogfmtHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "level=\(event.level.short) event=\(Self.quote(event.message.description))"
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var line = ""
+        line.reserveCapacity(256)
+        line += "level="
+        line += event.level.short
+        line += " event="
+        line += Self.quote(event.message.description)
+        let merged: Logger.Metadata
+        if metadata.isEmpty {
+            merged = event.metadata ?? [:]
+        } else {
+            var m = metadata
+            if let extra = event.metadata { m.merge(extra) { _, new in new } }
+            merged = m
+        }
         for key in Self.order(merged.keys) {
             guard let value = merged[key] else { continue }
-            line += " \(key)=\(Self.quote(Self.safe(key: key, value: "\(value)")))"
+            line += " "
+            line += key
+            line += "="
+            line += Self.quote(Self.safe(key: key, value: value.description))
         }
-        output(line + "\n")
+        line += "\n"
+        output(line)
     }
 
     /// Ids first (in a fixed order), then the rest alphabetically.
     static let leading = ["order", "sku", "location", "webhook_id", "endpoint", "type", "file"]
     static func order(_ keys: Dictionary<String, Logger.Metadata.Value>.Keys) -> [String] {
-        let lead = leading.filter { keys.contains($0) }
-        return lead + keys.filter { !leading.contains($0) }.sorted()
+        var out: [String] = []
+        out.reserveCapacity(keys.count)
+        for k in leading where keys.contains(k) { out.append(k) }
+        let lead = out.count
+        for k in keys where !leading.contains(k) { out.append(k) }
+        out[lead...].sort()
+        return out
     }
 
     /// Keys the daemon logs often that never carry secrets or contact details.
@@ -71,6 +91,18 @@ public struct LogfmtHandler: LogHandler {
     }
 
     static func quote(_ s: String) -> String {
+        // Fast path: plain ASCII with nothing to escape (ids, numbers, names) as it is.
+        var plain = !s.isEmpty
+        if plain {
+            var copy = s
+            plain = copy.withUTF8 { bytes in
+                for b in bytes where b <= 0x20 || b >= 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "=") || b == UInt8(ascii: "\\") {
+                    return false
+                }
+                return true
+            }
+        }
+        if plain { return s }
         if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || !$0.isASCII && !$0.isLetter }) {
             return s
         }

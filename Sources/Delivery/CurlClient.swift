@@ -32,8 +32,8 @@ public struct HTTPResult: Sendable, Equatable {
 /// libcurl's multi interface on a thread of its own.
 ///
 /// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
-/// the thread runs `curl_multi_poll` and resumes each request's continuation when its
-/// transfer ends. Easy handles are reused, so connections stay alive between
+/// the thread runs `curl_multi_poll` and calls each request's completion (or resumes
+/// its continuation, for `post`) when its transfer ends. Easy handles are reused, so connections stay alive between
 /// requests. No callback ever runs on the cooperative thread pool.
 public final class CurlClient: @unchecked Sendable {
     /// How much of a response body is read; the rest is refused.
@@ -50,6 +50,7 @@ public final class CurlClient: @unchecked Sendable {
     // Curl-thread state.
     private var idle: [UnsafeMutableRawPointer] = []
     private var running: [Int: Transfer] = [:]
+    private var handleURL: [Int: String] = [:]
     private var handleCount = 0
 
     public init(userAgent: String, connectTimeout: Duration = .seconds(5)) {
@@ -63,6 +64,7 @@ public final class CurlClient: @unchecked Sendable {
         var t = pthread_t()
         pthread_create(&t, nil, { raw in
             let client = Unmanaged<CurlClient>.fromOpaque(raw!).takeRetainedValue()
+            bo_name_thread("curl")  // shows in top -H and profiles
             client.loop()
             return nil
         }, box.toOpaque())
@@ -92,17 +94,26 @@ public final class CurlClient: @unchecked Sendable {
     /// Sends one POST and waits for its outcome. Never throws: failures are results.
     public func post(_ request: HTTPPost) async -> HTTPResult {
         await withCheckedContinuation { (c: CheckedContinuation<HTTPResult, Never>) in
-            let t = Transfer(request: request, continuation: c)
-            pthread_mutex_lock(&mutex)
-            if stopping {
-                pthread_mutex_unlock(&mutex)
-                c.resume(returning: HTTPResult(status: 0, curlCode: -1, curlError: "shutting down", retryAfter: nil, body: [], elapsed: .zero))
-                return
-            }
-            queue.append(t)
-            pthread_mutex_unlock(&mutex)
-            curl_multi_wakeup(multi)
+            send([request]) { _, result in c.resume(returning: result) }
         }
+    }
+
+    /// Hands requests to the curl thread at once; `done` is called on that thread once
+    /// per request, with its index in `requests`, as each ends. Keep `done` short: it
+    /// runs between transfers.
+    public func send(_ requests: [HTTPPost], done: @escaping @Sendable (Int, HTTPResult) -> Void) {
+        guard !requests.isEmpty else { return }
+        pthread_mutex_lock(&mutex)
+        if stopping {
+            pthread_mutex_unlock(&mutex)
+            for i in requests.indices {
+                done(i, HTTPResult(status: 0, curlCode: -1, curlError: "shutting down", retryAfter: nil, body: [], elapsed: .zero))
+            }
+            return
+        }
+        for (i, r) in requests.enumerated() { queue.append(Transfer(request: r, index: i, done: done)) }
+        pthread_mutex_unlock(&mutex)
+        curl_multi_wakeup(multi)
     }
 
     // MARK: - The curl thread
@@ -127,29 +138,17 @@ public final class CurlClient: @unchecked Sendable {
         curl_multi_cleanup(multi)
     }
 
-    private func start(_ t: Transfer) {
-        let h = idle.popLast() ?? curl_easy_init()!
-        curl_easy_reset(h)
-        t.started = ContinuousClock.now
-        _ = bo_easy_setopt_str(h, CURLOPT_URL, t.request.url)
+    /// A new easy handle with the options every request shares; `start` sets the rest.
+    private func makeHandle() -> UnsafeMutableRawPointer {
+        let h = curl_easy_init()!
         _ = bo_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         _ = bo_easy_setopt_long(h, CURLOPT_POST, 1)
-        _ = bo_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, t.request.body.count)
-        t.request.body.withUnsafeBytes { raw in
-            _ = bo_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
-        }
-        _ = bo_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(t.request.timeout.milliseconds))
-        _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
         _ = bo_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
         _ = bo_easy_setopt_str(h, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = bo_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
         _ = bo_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
         _ = bo_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
         _ = bo_easy_setopt_str(h, CURLOPT_USERAGENT, userAgent)
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in t.request.headers + ["Expect:"] { list = curl_slist_append(list, header) }
-        t.headers = list
-        _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
         _ = bo_easy_setopt_write(h) { ptr, size, count, user in
             let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
             let n = size * count
@@ -159,10 +158,32 @@ public final class CurlClient: @unchecked Sendable {
             ptr!.withMemoryRebound(to: UInt8.self, capacity: take) { t.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: take)) }
             return take == n ? n : 0
         }
+        handleCount += 1
+        return h
+    }
+
+    private func start(_ t: Transfer) {
+        let h = idle.popLast() ?? makeHandle()
+        t.started = ContinuousClock.now
+        let key = Int(bitPattern: UnsafeRawPointer(h))
+        if handleURL[key] != t.request.url {  // parsing a URL is not free; most handles post to one
+            _ = bo_easy_setopt_str(h, CURLOPT_URL, t.request.url)
+            handleURL[key] = t.request.url
+        }
+        _ = bo_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, t.request.body.count)
+        t.request.body.withUnsafeBytes { raw in
+            _ = bo_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
+        }
+        _ = bo_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(t.request.timeout.milliseconds))
+        _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for header in t.request.headers { list = curl_slist_append(list, header) }
+        list = curl_slist_append(list, "Expect:")
+        t.headers = list
+        _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
         let user = Unmanaged.passUnretained(t).toOpaque()
         _ = bo_easy_setopt_ptr(h, CURLOPT_WRITEDATA, UnsafeRawPointer(user))
-        _ = bo_easy_setopt_ptr(h, CURLOPT_PRIVATE, UnsafeRawPointer(user))
-        running[Int(bitPattern: UnsafeRawPointer(h))] = t
+        running[key] = t
         curl_multi_add_handle(multi, h)
     }
 
@@ -187,24 +208,31 @@ public final class CurlClient: @unchecked Sendable {
                 codeValue = 0
                 message = ""
             }
-            if idle.count < 512 { idle.append(h) } else { curl_easy_cleanup(h) }
+            if idle.count < 512 {
+                idle.append(h)
+            } else {
+                handleURL[key] = nil
+                curl_easy_cleanup(h)
+            }
             let result = HTTPResult(status: status, curlCode: codeValue, curlError: message,
                                     retryAfter: retry > 0 ? Int(retry) : (retry == 0 && status > 0 ? nil : nil),
                                     body: t.body, elapsed: ContinuousClock.now - t.started)
-            t.continuation.resume(returning: result)
+            t.done(t.index, result)
         }
     }
 
     private final class Transfer: @unchecked Sendable {
         let request: HTTPPost
-        let continuation: CheckedContinuation<HTTPResult, Never>
+        let index: Int
+        let done: @Sendable (Int, HTTPResult) -> Void
         var headers: UnsafeMutablePointer<curl_slist>?
         var body: [UInt8] = []
         var started = ContinuousClock.now
 
-        init(request: HTTPPost, continuation: CheckedContinuation<HTTPResult, Never>) {
+        init(request: HTTPPost, index: Int, done: @escaping @Sendable (Int, HTTPResult) -> Void) {
             self.request = request
-            self.continuation = continuation
+            self.index = index
+            self.done = done
         }
     }
 }

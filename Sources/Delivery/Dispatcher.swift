@@ -27,9 +27,8 @@ public struct DispatchSettings: Sendable {
     public var retry: RetryPolicy
     /// The zone for customers without one, for quiet hours.
     public var defaultTimeZone: String
-    /// Messages claimed per request batch to one endpoint: small enough that several
-    /// batches are under way at once and a finished one is refilled while others fly.
-    public var claimBatch = 16
+    /// At most this many messages claimed for one endpoint in one turn of the loop.
+    public var claimBatch = 256
     public var breakerThreshold = 5
     public var breakerCooldown: Span = .seconds(5)
     public var breakerMaxCooldown: Span = .minutes(5)
@@ -94,11 +93,6 @@ public final class Dispatcher: Service, @unchecked Sendable {
         self.onResult = onResult
     }
 
-    private enum Step: Sendable {
-        case wake
-        case flight(endpoint: String, count: Int, updates: [DeliveryUpdate], health: [Bool], lastError: String?)
-    }
-
     private var isDraining: Bool { lock.withLock { draining } }
 
     public func run() async throws {
@@ -111,179 +105,217 @@ public final class Dispatcher: Service, @unchecked Sendable {
         }
     }
 
+    /// A request that ended, handed from the curl thread to the loop.
+    private struct Finished {
+        var message: OutboxMessage
+        var endpoint: String
+        var result: HTTPResult
+    }
+
+    /// Where the curl thread leaves finished requests; the loop takes them all at once.
+    private final class Inbox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [Finished] = []
+
+        /// Returns true for the first item after a `take` (the one worth a wake-up).
+        func add(_ f: Finished) -> Bool {
+            lock.withLock {
+                items.append(f)
+                return items.count == 1
+            }
+        }
+        func take() -> [Finished] {
+            lock.withLock {
+                defer { items.removeAll(keepingCapacity: true) }
+                return items
+            }
+        }
+        var isEmpty: Bool { lock.withLock { items.isEmpty } }
+    }
+
+    /// One loop, no task per request. Each turn: take what finished; at once send what
+    /// was claimed ahead, so the curl thread is not kept waiting on the store; then log
+    /// and classify the finished requests, record them and claim the next batch in one
+    /// transaction, send what may start, and wait until something finishes, a wake, or
+    /// a timer.
+    ///
+    /// Claiming ahead (up to one batch per endpoint) happens only while the endpoint's
+    /// breaker is closed; messages claimed ahead go back to the queue, unsent, when the
+    /// breaker opens, the endpoint goes away, or on shutdown.
     private func loop() async {
         var breakers: [String: CircuitBreaker] = [:]
-        for t in targets {
-            breakers[t.name] = CircuitBreaker(threshold: settings.breakerThreshold, initialCooldown: settings.breakerCooldown,
-                                              maxCooldown: settings.breakerMaxCooldown)
-        }
         var inFlight: [String: Int] = [:]
         var total = 0
-        var wakerRunning = false
+        var ready: [String: [OutboxMessage]] = [:]
         var updates: [DeliveryUpdate] = []
         var errors: [String: String] = [:]
-        await withTaskGroup(of: Step.self) { group in
-            while true {
-                onLoop()
-                let draining = isDraining
-                let t = now()
-                let settings = self.settings  // one snapshot per cycle (a reload swaps it)
-                // One transaction per cycle: record what finished, claim what may start.
-                var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
-                if !draining {
-                    var room = settings.concurrency - total
-                    for target in targets where room > 0 {
-                        if breakers[target.name] == nil {
-                            breakers[target.name] = CircuitBreaker(threshold: settings.breakerThreshold,
-                                                                   initialCooldown: settings.breakerCooldown,
-                                                                   maxCooldown: settings.breakerMaxCooldown)
-                        }
-                        var limit = min(target.maxInFlight - inFlight[target.name, default: 0], room, settings.claimBatch)
-                        var probing = false
-                        if let allowance = breakers[target.name]?.allowance(now: t) {
-                            probing = allowance == 1
-                            limit = min(limit, allowance)
-                        }
-                        guard limit > 0 else { continue }
-                        plan.append((target, limit, probing))
-                        room -= limit
+        let finished = Inbox()
+
+        /// Sends from `ready` what the global and per-endpoint limits allow.
+        func launch(_ target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
+            guard var pending = ready[target.name], !pending.isEmpty else { return }
+            let room = min(settings.concurrency - total, target.maxInFlight - inFlight[target.name, default: 0], pending.count)
+            guard room > 0 else { return }
+            let taken = pending.prefix(room)
+            pending.removeFirst(room)
+            ready[target.name] = pending.isEmpty ? nil : pending
+            var send: [OutboxMessage] = []
+            send.reserveCapacity(taken.count)
+            for m in taken {
+                if let quiet = target.quietHours, m.isCustomerMessage,
+                   let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
+                    updates.append(.postpone(rowID: m.rowID, until: until))
+                    logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
+                                                          "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
+                } else {
+                    send.append(m)
+                }
+            }
+            guard !send.isEmpty else { return }
+            inFlight[target.name, default: 0] += send.count
+            total += send.count
+            let ts = t.milliseconds / 1000
+            let posts = send.map { m in
+                HTTPPost(url: target.url,
+                         headers: ["content-type: application/json", "webhook-id: \(m.webhookID)", "webhook-timestamp: \(ts)",
+                                   "webhook-signature: \(target.signer.signature(id: m.webhookID, timestamp: ts, body: m.body))"],
+                         body: m.body, timeout: settings.timeout.duration)
+            }
+            let wake = self.wake
+            let name = target.name
+            let sent = send
+            client.send(posts) { i, result in
+                if finished.add(Finished(message: sent[i], endpoint: name, result: result)) { wake.signal() }
+            }
+        }
+
+        while true {
+            onLoop()
+            let settings = self.settings  // one snapshot per turn (a reload swaps it)
+            let targets = self.targets
+            let draining = isDraining
+            let done = finished.take()
+            for f in done {
+                total -= 1
+                inFlight[f.endpoint, default: 0] -= 1
+            }
+            var t = now()
+            if !draining {
+                for target in targets where breakers[target.name]?.state == .closed { launch(target, at: t, settings: settings) }
+            }
+            if !done.isEmpty {
+                t = now()
+                for f in done {
+                    let failed = settle(f, at: t, settings: settings, into: &updates, errors: &errors)
+                    if let state = breakers[f.endpoint]?.record(failure: failed, now: t) {
+                        logBreaker(f.endpoint, state, breakers[f.endpoint]!)
                     }
                 }
-                var claimed: [String: [OutboxMessage]] = [:]
-                if !plan.isEmpty || !updates.isEmpty || !errors.isEmpty {
-                    do {
-                        claimed = try queue.exchange(record: updates, endpointErrors: errors,
-                                                     claim: plan.map { ($0.target.name, $0.limit) }, now: t,
-                                                     leaseUntil: t + settings.timeout + .seconds(30))
-                        updates.removeAll(keepingCapacity: true)
-                        errors.removeAll()
-                    } catch {
-                        // Leases expire and unrecorded messages are sent again, with the same ids.
-                        logger.error("store_error", metadata: ["action": "delivery outcomes not recorded; retrying", "error": "\(error)"])
+            }
+            // Claimed ahead but not to be sent now: back to the queue, attempts unchanged.
+            for (name, held) in ready where draining || breakers[name]?.state != .closed || !targets.contains(where: { $0.name == name }) {
+                for m in held { updates.append(.postpone(rowID: m.rowID, until: t)) }
+                ready[name] = nil
+            }
+            var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
+            if !draining {
+                var room = settings.concurrency - total
+                for target in targets {
+                    if breakers[target.name] == nil {
+                        breakers[target.name] = CircuitBreaker(threshold: settings.breakerThreshold,
+                                                               initialCooldown: settings.breakerCooldown,
+                                                               maxCooldown: settings.breakerMaxCooldown)
                     }
-                }
-                for (target, _, probing) in plan {
-                    let messages = claimed[target.name] ?? []
-                    if probing {
-                        if messages.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
+                    if breakers[target.name]!.state == .closed {
+                        let want = min(settings.claimBatch, target.maxInFlight) - (ready[target.name]?.count ?? 0)
+                        if want > 0 { plan.append((target, want, false)) }
+                        continue
                     }
-                    var send: [OutboxMessage] = []
-                    for m in messages {
-                        if let quiet = target.quietHours, m.isCustomerMessage,
-                           let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
-                            updates.append(.postpone(rowID: m.rowID, until: until))
-                            logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
-                                                                  "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
-                        } else {
-                            send.append(m)
-                        }
-                    }
-                    guard !send.isEmpty else { continue }
-                    inFlight[target.name, default: 0] += send.count
-                    total += send.count
-                    group.addTask { await self.fly(send, to: target) }
+                    guard room > 0 else { continue }
+                    var limit = min(target.maxInFlight - inFlight[target.name, default: 0], room)
+                    let allowance = breakers[target.name]!.allowance(now: t) ?? limit
+                    limit = min(limit, allowance)
+                    guard limit > 0 else { continue }
+                    plan.append((target, limit, allowance == 1))
+                    room -= limit
                 }
-                if !updates.isEmpty, total == 0 {
-                    continue  // postponements to record, nothing else to wait for
+            }
+            var claimed: [String: [OutboxMessage]] = [:]
+            if !plan.isEmpty || !updates.isEmpty || !errors.isEmpty {
+                do {
+                    claimed = try queue.exchange(record: updates, endpointErrors: errors,
+                                                 claim: plan.map { ($0.target.name, $0.limit) }, now: t,
+                                                 leaseUntil: t + settings.timeout + .seconds(30))
+                    let retried = updates.contains { if case .retry = $0 { true } else { false } }
+                    updates.removeAll(keepingCapacity: true)
+                    errors.removeAll()
+                    if retried { wake.signal() }  // a retry may be due before the next timer
+                } catch {
+                    // Leases expire and unrecorded messages are sent again, with the same ids.
+                    logger.error("store_error", metadata: ["action": "delivery outcomes not recorded; retrying", "error": "\(error)"])
                 }
-                if !wakerRunning && !draining {
-                    let wait = nextWait(breakers)
-                    let wake = self.wake
-                    group.addTask {
-                        await wake.wait(timeout: wait)
-                        return .wake
-                    }
-                    wakerRunning = true
+            }
+            var drained = plan.isEmpty
+            t = now()
+            for (target, limit, probing) in plan {
+                let messages = claimed[target.name] ?? []
+                if messages.count < limit { drained = true }
+                if probing {
+                    if messages.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
                 }
-                if draining && total == 0 && !wakerRunning {
-                    if !updates.isEmpty { try? queue.record(updates, endpointErrors: errors) }
-                    break
-                }
-                guard let step = await group.next() else { break }
-                switch step {
-                case .wake:
-                    wakerRunning = false
-                case .flight(let endpoint, let count, let flightUpdates, let health, let lastError):
-                    total -= count
-                    inFlight[endpoint, default: 0] -= count
-                    updates.append(contentsOf: flightUpdates)
-                    if let lastError { errors[endpoint] = lastError }
-                    var retried = false
-                    for u in flightUpdates { if case .retry = u { retried = true } }
-                    // Re-arm the timer when a retry may now be due sooner than it was set for.
-                    if retried, wakerRunning { wake.signal() }
-                    let t = now()
-                    for failed in health {
-                        if let state = breakers[endpoint]?.record(failure: failed, now: t) {
-                            logBreaker(endpoint, state, breakers[endpoint]!)
-                        }
-                    }
-                }
+                if !messages.isEmpty { ready[target.name, default: []].append(contentsOf: messages) }
+                launch(target, at: t, settings: settings)
+            }
+            if draining && total == 0 {
+                if !updates.isEmpty || !errors.isEmpty { try? queue.record(updates, endpointErrors: errors) }
+                break
+            }
+            if !updates.isEmpty { continue }  // postponements to record before waiting
+            if finished.isEmpty {
+                await wake.wait(timeout: drained || total == 0 ? nextWait(breakers) : .seconds(1))
             }
         }
     }
 
-    /// Sends a batch of messages to one endpoint at once; returns their outcomes.
-    private func fly(_ messages: [OutboxMessage], to target: DeliveryTarget) async -> Step {
-        let settings = self.settings
-        let results = await withTaskGroup(of: (Int, HTTPResult, Int64).self) { group in
-            for (i, m) in messages.enumerated() {
-                group.addTask {
-                    let ts = self.now().milliseconds / 1000
-                    let signature = target.signer.signature(id: m.webhookID, timestamp: ts, body: m.body)
-                    let r = await self.client.post(HTTPPost(
-                        url: target.url,
-                        headers: ["content-type: application/json", "webhook-id: \(m.webhookID)", "webhook-timestamp: \(ts)",
-                                  "webhook-signature: \(signature)"],
-                        body: m.body, timeout: settings.timeout.duration))
-                    return (i, r, ts)
-                }
-            }
-            var out = [(HTTPResult, Int64)?](repeating: nil, count: messages.count)
-            for await (i, r, ts) in group { out[i] = (r, ts) }
-            return out.map { $0! }
-        }
-        var updates: [DeliveryUpdate] = []
-        var health: [Bool] = []
-        var lastError: String? = nil
-        let t = now()
-        for (m, (r, _)) in zip(messages, results) {
-            let outcome = Outcome.classify(r)
-            onResult(target.name, outcome, r.elapsed)
-            health.append(outcome.isFailure)
-            let attempt = m.attempts + 1
-            var meta: Logger.Metadata = ["order": "\(m.orderKey)", "webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
-                                         "type": "\(m.type)", "attempt": "\(attempt)", "ms": "\(r.elapsed.milliseconds)"]
-            if r.status > 0 { meta["status"] = "\(r.status)" }
-            switch outcome {
-            case .delivered(let status):
-                updates.append(.delivered(rowID: m.rowID, at: t, status: status))
-                logger.info("delivered", metadata: meta)
-            case .retry(let reason, let after):
-                let error = describe(reason, r)
-                lastError = error
-                let next = t + settings.retry.delay(afterAttempt: attempt, retryAfter: after, jitter: jitter())
-                if settings.retry.isExhausted(attempts: attempt, created: m.createdAt, next: next) {
-                    updates.append(.dead(rowID: m.rowID, error: error))
-                    meta["reason"] = "\(reason)"
-                    meta["detail"] = "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); requeue with backorderd dead-letters requeue \(m.webhookID)"
-                    logger.error("dead_letter", metadata: meta)
-                } else {
-                    updates.append(.retry(rowID: m.rowID, next: next, error: error))
-                    meta["reason"] = "\(reason)"
-                    meta["next"] = "\(next)"
-                    logger.warning("retry_scheduled", metadata: meta)
-                }
-            case .permanent(let reason):
-                let error = describe(reason, r)
-                lastError = error
+    /// Classifies one finished request, logs it, and adds what to record; returns
+    /// whether it counts as a failure for the endpoint's breaker.
+    private func settle(_ f: Finished, at t: Instant, settings: DispatchSettings,
+                        into updates: inout [DeliveryUpdate], errors: inout [String: String]) -> Bool {
+        let (m, r) = (f.message, f.result)
+        let outcome = Outcome.classify(r)
+        onResult(f.endpoint, outcome, r.elapsed)
+        let attempt = m.attempts + 1
+        var meta: Logger.Metadata = ["order": "\(m.orderKey)", "webhook_id": "\(m.webhookID)", "endpoint": "\(f.endpoint)",
+                                     "type": "\(m.type)", "attempt": "\(attempt)", "ms": "\(r.elapsed.milliseconds)"]
+        if r.status > 0 { meta["status"] = "\(r.status)" }
+        switch outcome {
+        case .delivered(let status):
+            updates.append(.delivered(rowID: m.rowID, at: t, status: status))
+            logger.info("delivered", metadata: meta)
+        case .retry(let reason, let after):
+            let error = describe(reason, r)
+            errors[f.endpoint] = error
+            let next = t + settings.retry.delay(afterAttempt: attempt, retryAfter: after, jitter: jitter())
+            if settings.retry.isExhausted(attempts: attempt, created: m.createdAt, next: next) {
                 updates.append(.dead(rowID: m.rowID, error: error))
                 meta["reason"] = "\(reason)"
-                meta["detail"] = "the receiver refused it; fix the receiver, then backorderd dead-letters requeue \(m.webhookID)"
+                meta["detail"] = "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); requeue with backorderd dead-letters requeue \(m.webhookID)"
                 logger.error("dead_letter", metadata: meta)
+            } else {
+                updates.append(.retry(rowID: m.rowID, next: next, error: error))
+                meta["reason"] = "\(reason)"
+                meta["next"] = "\(next)"
+                logger.warning("retry_scheduled", metadata: meta)
             }
+        case .permanent(let reason):
+            let error = describe(reason, r)
+            errors[f.endpoint] = error
+            updates.append(.dead(rowID: m.rowID, error: error))
+            meta["reason"] = "\(reason)"
+            meta["detail"] = "the receiver refused it; fix the receiver, then backorderd dead-letters requeue \(m.webhookID)"
+            logger.error("dead_letter", metadata: meta)
         }
-        return .flight(endpoint: target.name, count: messages.count, updates: updates, health: health, lastError: lastError)
+        return outcome.isFailure
     }
 
     private func describe(_ reason: String, _ r: HTTPResult) -> String {

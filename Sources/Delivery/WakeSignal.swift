@@ -23,6 +23,11 @@ public final class WakeSignal: @unchecked Sendable {
 
     /// Returns at the next signal (or at once if one is pending), after `timeout`, or on cancellation.
     public func wait(timeout: Duration) async {
+        let ready = lock.withLock {
+            defer { pending = false }
+            return pending
+        }
+        if ready { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 try? await Task.sleep(for: timeout)

@@ -5,11 +5,13 @@ import Foundation
 /// Signs webhook bodies the Standard Webhooks way: `v1,` + base64 HMAC-SHA256 over
 /// `id.timestamp.body`, keyed with the base64-decoded part of each `whsec_` secret.
 /// Several secrets (a rotation) give several space-separated signatures.
-public struct WebhookSigner: Sendable {
-    private let keys: [[UInt8]]
+public struct WebhookSigner: @unchecked Sendable {
+    /// One keyed HMAC per secret, copied for each message (a value type: copying it
+    /// saves setting up the key every time). Never mutated, hence `@unchecked Sendable`.
+    private let keyed: [HMAC<SHA256>]
 
     public init(keys: [[UInt8]]) {
-        self.keys = keys
+        self.keyed = keys.map { HMAC<SHA256>(key: SymmetricKey(data: $0)) }
     }
 
     /// Decodes `whsec_…` secrets; nil when one is not valid base64.
@@ -25,12 +27,16 @@ public struct WebhookSigner: Sendable {
 
     /// The `webhook-signature` header value.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
-        var content = Array("\(id).\(timestamp).".utf8)
-        content.append(contentsOf: body)
-        return keys.map { key in
-            let mac = HMAC<SHA256>.authenticationCode(for: content, using: SymmetricKey(data: key))
-            return "v1," + Base64.encode(Array(mac))
-        }.joined(separator: " ")
+        let prefix = Array("\(id).\(timestamp).".utf8)
+        var out = ""
+        for base in keyed {
+            var h = base
+            h.update(data: prefix)
+            h.update(data: body)
+            if !out.isEmpty { out += " " }
+            out += "v1," + Base64.encode(Array(h.finalize()))
+        }
+        return out
     }
 
     /// Checks a `webhook-signature` header against the body: any one matching signature
