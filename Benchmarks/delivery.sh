@@ -58,7 +58,7 @@ until grep -q "event=ready" "$work/ingest.log"; do sleep 0.2; done
 kill -TERM $pid; wait $pid || true
 sqlite3 "$work/state/backorderd.sqlite" "UPDATE outbox SET state='pending', attempts=0, next_attempt_at=0, last_error=NULL;"
 queued=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM outbox")
-body=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT AVG(LENGTH(body)) FROM outbox")
+body=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT AVG(LENGTH(body)) FROM outbox_body")
 
 # 2. nginx answering 204 on loopback.
 mkdir -p "$work/nginx"

@@ -30,10 +30,25 @@ public final class DaemonMetrics: @unchecked Sendable {
         for n in notices { Metrics.Counter(label: "backorderd_events_total", dimensions: [("type", n.type)], factory: factory).increment() }
     }
 
+    /// Per (endpoint, outcome) and per endpoint: looked up once, not per delivery (a
+    /// registry lookup validates names and hashes labels every time).
+    private let lock = NSLock()
+    private var deliveries: [String: Metrics.Counter] = [:]
+    private var attempts: [String: Metrics.Timer] = [:]
+
     func delivery(endpoint: String, outcome: String, elapsed: Duration) {
-        Metrics.Counter(label: "backorderd_deliveries_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)], factory: factory).increment()
-        Metrics.Timer(label: "backorderd_delivery_attempt_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        let (counter, timer) = lock.withLock {
+            let key = endpoint + "\u{0}" + outcome
+            let c = deliveries[key] ?? Metrics.Counter(label: "backorderd_deliveries_total",
+                                                        dimensions: [("endpoint", endpoint), ("outcome", outcome)], factory: factory)
+            deliveries[key] = c
+            let t = attempts[endpoint] ?? Metrics.Timer(label: "backorderd_delivery_attempt_seconds", dimensions: [("endpoint", endpoint)],
+                                                        factory: factory)
+            attempts[endpoint] = t
+            return (c, t)
+        }
+        counter.increment()
+        timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
     func queue(_ report: StatusReport) {

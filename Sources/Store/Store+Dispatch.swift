@@ -23,7 +23,8 @@ extension Store: OutboxQueue {
 
     func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant, _ db: Database) throws -> [OutboxMessage] {
             let st = try db.cachedStatement(sql: """
-                SELECT id, webhook_id, order_key, type, body, attempts, created_at, zone, audience FROM outbox AS o
+                SELECT id, webhook_id, order_key, type, (SELECT body FROM outbox_body AS b WHERE b.id = o.id),
+                    attempts, created_at, zone, audience FROM outbox AS o
                 WHERE endpoint = ? AND state IN ('pending', 'in_flight')
                   AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
                   AND NOT EXISTS (

@@ -48,9 +48,10 @@ extension Store {
         let rules = self.rules  // once per transaction, not per notice
         guard !rules.subscriptions.isEmpty else { return }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, body, created_at, next_attempt_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
+            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, created_at, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
             """)
+        let insertBody = try db.cachedStatement(sql: "INSERT INTO outbox_body (id, body) VALUES (?, ?)")
         for notice in notices {
             let targets = rules.subscriptions.filter { $0.events.contains(notice.type) }
             guard !targets.isEmpty else { continue }
@@ -84,10 +85,14 @@ extension Store {
                 b.bind(lineKeys)
                 b.bind(audience)
                 b.bind(zone)
-                b.bindBlob(body)
                 b.bind(now.milliseconds)
                 b.bind(now.milliseconds)
                 try b.run()
+                guard db.changesCount == 1 else { continue }  // already queued (a replay)
+                var bb = RawStatement(insertBody)
+                bb.bind(db.lastInsertedRowID)
+                bb.bindBlob(body)
+                try bb.run()
             }
         }
     }

@@ -36,7 +36,7 @@ extension Store {
                     }
                 }
                 var seen = Set<String>()
-                for row in try Row.fetchAll(db, sql: "SELECT type, webhook_id, body FROM outbox WHERE id > ? ORDER BY id", arguments: [before]) {
+                for row in try Row.fetchAll(db, sql: "SELECT type, webhook_id, (SELECT body FROM outbox_body AS b WHERE b.id = o.id) FROM outbox AS o WHERE id > ? ORDER BY id", arguments: [before]) {
                     let id: String = row[1]
                     guard seen.insert(id).inserted else { continue }
                     out.append((row[0], id, [UInt8](row[2] as Data)))

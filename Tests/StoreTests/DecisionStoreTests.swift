@@ -26,7 +26,7 @@ import Testing
 
     static func outbox(_ s: Store) throws -> [Row] {
         try s.writer.read { db in
-            try GRDB.Row.fetchAll(db, sql: "SELECT webhook_id, endpoint, type, state, body FROM outbox ORDER BY id").map {
+            try GRDB.Row.fetchAll(db, sql: "SELECT webhook_id, endpoint, type, state, (SELECT body FROM outbox_body AS b WHERE b.id = o.id) AS body FROM outbox AS o ORDER BY id").map {
                 Row(id: $0[0], endpoint: $0[1], type: $0[2], state: $0[3], body: String(decoding: $0[4] as Data, as: UTF8.self))
             }
         }

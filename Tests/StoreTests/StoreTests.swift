@@ -29,6 +29,42 @@ import Testing
         }
     }
 
+    @Test func upgradingAVersion1DatabaseKeepsQueuedBodies() throws {
+        let root = TempDirectory()
+        let dir = root.sub("state")
+        do {
+            let old = try DatabaseQueue(path: dir + "/" + Store.databaseName)
+            try Schema.migrator.migrate(old, upTo: "v1-initial")
+            try old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, body, created_at, next_attempt_at)
+                    VALUES ('msg_1', 'email', 'O-1', 'backorder.ready', ?, 0, 0)
+                    """, arguments: [Data("{\"a\":1}".utf8)])
+            }
+        }
+        let store = try Store(directory: dir)
+        let claimed = try store.claim(endpoint: "email", now: Instant(milliseconds: 1), limit: 10, leaseUntil: Instant(milliseconds: 100))
+        #expect(claimed.map(\.webhookID) == ["msg_1"])
+        #expect(claimed.first?.body == Array("{\"a\":1}".utf8))
+        let columns = try store.writer.read { db in try db.columns(in: "outbox").map(\.name) }
+        #expect(!columns.contains("body"))
+    }
+
+    @Test func purgingADeadLetterRemovesItsBody() throws {
+        let root = TempDirectory()
+        let dir = root.sub("state")
+        let store = try Store(directory: dir)
+        try store.writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                VALUES ('msg_1', 'email', 'O-1', 'backorder.ready', 'dead', 0, 0);
+                INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
+                """)
+        }
+        #expect(try store.purgeDeadLetters(["msg_1"]) == ["msg_1"])
+        #expect(try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_body") } == 0)
+    }
+
     @Test func tightensAnExistingOpenDirectory() throws {
         let root = TempDirectory()
         let dir = root.sub("state")
@@ -95,7 +131,7 @@ import Testing
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
         let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1-initial"])
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
