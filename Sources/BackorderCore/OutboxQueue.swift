@@ -53,4 +53,7 @@ public protocol OutboxQueue: Sendable {
     func nextDue() throws -> Instant?
     /// Returns messages left in flight by a process that stopped to the queue.
     func releaseInFlight() throws
+    /// Returns messages whose lease ran out (their outcome was never recorded) to the
+    /// queue; claims do not look at messages under way. Returns how many.
+    func reclaimExpiredLeases(now: Instant) throws -> Int
 }

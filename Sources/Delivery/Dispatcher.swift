@@ -150,6 +150,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
         var updates: [DeliveryUpdate] = []
         var errors: [String: String] = [:]
         let finished = Inbox()
+        var lastReclaim = now()
 
         /// Sends from `ready` what the global and per-endpoint limits allow.
         func launch(_ target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
@@ -245,7 +246,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 do {
                     claimed = try queue.exchange(record: updates, endpointErrors: errors,
                                                  claim: plan.map { ($0.target.name, $0.limit) }, now: t,
-                                                 leaseUntil: t + settings.timeout + .seconds(30))
+                                                 // claimed ahead, a message may wait one request's time, then take one
+                                                 leaseUntil: t + settings.timeout + settings.timeout + .seconds(30))
                     let retried = updates.contains { if case .retry = $0 { true } else { false } }
                     updates.removeAll(keepingCapacity: true)
                     errors.removeAll()
@@ -255,7 +257,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                     logger.error("store_error", metadata: ["action": "delivery outcomes not recorded; retrying", "error": "\(error)"])
                 }
             }
-            var drained = plan.isEmpty
+            var drained = false  // a claim came back short: the next due message sets the timer
             t = now()
             for (target, limit, probing) in plan {
                 let messages = claimed[target.name] ?? []
@@ -265,6 +267,13 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 }
                 if !messages.isEmpty { ready[target.name, default: []].append(contentsOf: messages) }
                 launch(target, at: t, settings: settings)
+            }
+            if t - lastReclaim >= .seconds(30) {
+                // Outcomes that could not be recorded (a store error) leave leases to run out.
+                lastReclaim = t
+                if let n = try? queue.reclaimExpiredLeases(now: t), n > 0 {
+                    logger.warning("leases_expired", metadata: ["messages": "\(n)", "detail": "sent again with the same ids"])
+                }
             }
             if draining && total == 0 {
                 if !updates.isEmpty || !errors.isEmpty { try? queue.record(updates, endpointErrors: errors) }

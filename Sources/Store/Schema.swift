@@ -109,7 +109,9 @@ enum Schema {
         // Message bodies (about 1 KB each) in a table of their own: the dispatcher updates
         // each outbox row twice per attempt, and with the body inline every update
         // rewrote a kilobyte and a page per few messages (measured: about 8 KB of disk
-        // writes per delivered message; Benchmarks/delivery.sh).
+        // writes per delivered message; Benchmarks/delivery.sh). And claims walk only the
+        // pending rows: with `outbox_live` (pending and in flight) every claim stepped over
+        // all the messages under way first. Expired leases are reclaimed apart.
         m.registerMigration("v2-outbox-body") { db in
             try db.execute(sql: """
                 CREATE TABLE outbox_body (
@@ -118,6 +120,8 @@ enum Schema {
                 );
                 INSERT INTO outbox_body (id, body) SELECT id, body FROM outbox;
                 ALTER TABLE outbox DROP COLUMN body;
+                DROP INDEX outbox_live;
+                CREATE INDEX outbox_pending ON outbox (endpoint, id) WHERE state = 'pending';
                 """)
         }
         return m

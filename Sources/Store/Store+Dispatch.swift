@@ -22,11 +22,12 @@ extension Store: OutboxQueue {
     }
 
     func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant, _ db: Database) throws -> [OutboxMessage] {
+            // `outbox_pending` walks only pending rows in id order; messages under way are
+            // not in it (an expired lease comes back through `reclaimExpiredLeases`).
             let st = try db.cachedStatement(sql: """
                 SELECT id, webhook_id, order_key, type, (SELECT body FROM outbox_body AS b WHERE b.id = o.id),
-                    attempts, created_at, zone, audience FROM outbox AS o
-                WHERE endpoint = ? AND state IN ('pending', 'in_flight')
-                  AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
+                    attempts, created_at, zone, audience FROM outbox AS o INDEXED BY outbox_pending
+                WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ?
                   AND NOT EXISTS (
                     SELECT 1 FROM outbox AS e
                     WHERE e.endpoint = o.endpoint AND e.order_key = o.order_key AND e.id < o.id
@@ -35,7 +36,6 @@ extension Store: OutboxQueue {
                 """)
             var s = RawStatement(st)
             s.bind(endpoint)
-            s.bind(now.milliseconds)
             s.bind(now.milliseconds)
             s.bind(Int64(limit))
             var out: [OutboxMessage] = []
@@ -114,6 +114,15 @@ extension Store: OutboxQueue {
         try writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
                 .map(Instant.init(milliseconds:))
+        }
+    }
+
+    public func reclaimExpiredLeases(now: Instant) throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight' AND lease_until < ?
+                """, arguments: [now.milliseconds])
+            return db.changesCount
         }
     }
 

@@ -50,6 +50,28 @@ import Testing
         #expect(!columns.contains("body"))
     }
 
+    @Test func anExpiredLeaseComesBackAndAClaimSkipsMessagesUnderWay() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.sub("state"))
+        try store.writer.write { db in
+            for (i, order) in ["O-1", "O-2"].enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, created_at, next_attempt_at)
+                    VALUES (?, 'email', ?, 'backorder.ready', 0, 0);
+                    INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
+                    """, arguments: ["msg_\(i)", order])
+            }
+        }
+        let t = Instant(milliseconds: 1_000)
+        #expect(try store.claim(endpoint: "email", now: t, limit: 1, leaseUntil: t + .seconds(10)).map(\.webhookID) == ["msg_0"])
+        #expect(try store.claim(endpoint: "email", now: t, limit: 5, leaseUntil: t + .seconds(10)).map(\.webhookID) == ["msg_1"])
+        #expect(try store.claim(endpoint: "email", now: t, limit: 5, leaseUntil: t + .seconds(10)).isEmpty)
+        #expect(try store.reclaimExpiredLeases(now: t + .seconds(5)) == 0)
+        #expect(try store.reclaimExpiredLeases(now: t + .seconds(11)) == 2)
+        let again = try store.claim(endpoint: "email", now: t + .seconds(11), limit: 5, leaseUntil: t + .seconds(30))
+        #expect(again.map(\.webhookID) == ["msg_0", "msg_1"])
+    }
+
     @Test func purgingADeadLetterRemovesItsBody() throws {
         let root = TempDirectory()
         let dir = root.sub("state")
