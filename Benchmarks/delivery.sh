@@ -82,7 +82,8 @@ start=$(date +%s.%N)
 ${PERF:-} env ${BENCH_ENV:-X=1} "$bin" run --config "$work/b.toml" 2>"$work/deliver.log" &
 pid=$!
 while :; do
-  left=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight')" 2>/dev/null || echo 1)
+  # One row or none (a COUNT would walk every queued row 20 times a second, stealing CPU).
+  left=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state IN ('pending', 'in_flight') LIMIT 1)" 2>/dev/null || echo 1)
   [ "$left" = "0" ] && break
   sleep 0.05
 done
