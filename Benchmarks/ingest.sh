@@ -18,7 +18,7 @@ directory = "$work/inbox"
 directory = "$work/state"
 TOML
 size=$(stat -c %s "$work/inbox/feed.jsonl")
-"$bin" run --config "$work/bench.toml" 2>"$work/log" &
+${PERF:-} "$bin" run --config "$work/bench.toml" 2>"$work/log" &
 pid=$!
 until grep -q "event=ready" "$work/log"; do
   kill -0 $pid 2>/dev/null || { cat "$work/log"; exit 1; }

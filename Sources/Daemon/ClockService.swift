@@ -6,18 +6,24 @@ import Store
 
 /// Runs the time-driven decisions (overdue estimates, long waits) when the next
 /// deadline arrives, with no input needed.
+///
+/// It starts once the inbox has caught up (`startAfter`): a line is not told it is
+/// overdue at start-up when a record later in the backlog readies it, and catching up
+/// does not share the writer with clock passes.
 public final class ClockService: Service, @unchecked Sendable {
     private let store: Store
     private let wake: WakeSignal
     private let logger: Logger
     private let now: @Sendable () -> Instant
     private let onNotices: @Sendable ([Notice]) -> Void
+    private let startAfter: Gate?
     /// The longest it sleeps without looking (a safety net for a changed wall clock).
     public static let longestSleep: Duration = .seconds(60)
 
     public init(store: Store, wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
-                onNotices: @escaping @Sendable ([Notice]) -> Void = { _ in }) {
+                onNotices: @escaping @Sendable ([Notice]) -> Void = { _ in }, startAfter: Gate? = nil) {
         self.store = store
+        self.startAfter = startAfter
         self.wake = wake
         self.logger = logger
         self.now = now
@@ -25,7 +31,10 @@ public final class ClockService: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        try? await cancelOnGracefulShutdown { await self.loop() }
+        await cancelWhenGracefulShutdown {
+            await self.startAfter?.wait()
+            await self.loop()
+        }
     }
 
     private func loop() async {

@@ -46,7 +46,9 @@ public enum Daemon {
             return "records=\(c.records) rejected=\(c.rejected) delivered=\(d.delivered) retried=\(d.retried) dead=\(d.dead)"
         }
         let started = ContinuousClock.now
+        let caughtUp = Gate()
         let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
+            caughtUp.open()
             let c = inbox.counters
             logger.info("ready", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)",
                                             "ms": "\((ContinuousClock.now - started).milliseconds)"])
@@ -60,7 +62,8 @@ public enum Daemon {
             // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
             services: [.init(service: dispatcher),
                        .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
-                                                   onNotices: { notices in metrics.notices(notices); dispatchWake.signal() })),
+                                                   onNotices: { notices in metrics.notices(notices); dispatchWake.signal() },
+                                                   startAfter: caughtUp)),
                        .init(service: ingest),
                        .init(service: notify),
                        .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger) { new in

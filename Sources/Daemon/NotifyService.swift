@@ -23,7 +23,7 @@ public final class NotifyService: Service, @unchecked Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            try? await cancelOnGracefulShutdown { await self.loop() }
+            await cancelWhenGracefulShutdown { await self.loop() }
         } onGracefulShutdown: {
             self.notifier.notify("STOPPING=1\nSTATUS=stopping: finishing deliveries under way")
         }

@@ -1,0 +1,58 @@
+import BackorderCore
+@testable import Daemon
+import Delivery
+import Foundation
+import Logging
+import Store
+import TestSupport
+import Testing
+
+@Suite struct ClockServiceTests {
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private var types: [String] = []
+        func add(_ notices: [Notice]) { lock.withLock { types += notices.map(\.type) } }
+        var all: [String] { lock.withLock { types } }
+    }
+
+    /// A store with one line whose estimate passed long ago.
+    func overdueStore(_ root: TempDirectory) throws -> Store {
+        let store = try Store(directory: root.sub("state"), subscriptions: [Subscription(endpoint: "email", events: ["backorder.overdue"])])
+        let line = BackorderLine(order: "O-1", line: "1", key: PositionKey(sku: "A", location: "store"), qty: 1,
+                                 orderedAt: Script.t0, promisedAt: Script.t0 + .days(1),
+                                 customer: Customer(id: "C", name: "Ana", email: "ana@example.com", phone: "+15551234567"))
+        try store.applyBatch(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: 1, line: 1),
+                                         records: [LocatedRecord(line: 1, record: .backorder(line))], readAt: Script.t0))
+        return store
+    }
+
+    @Test func theClockWaitsForTheInboxToCatchUp() async throws {
+        let root = TempDirectory()
+        let store = try overdueStore(root)
+        let gate = Gate()
+        let seen = Seen()
+        let clock = ClockService(store: store, wake: WakeSignal(), logger: Logger(label: "test"), now: { Script.t0 + .days(3) },
+                                 onNotices: { seen.add($0) }, startAfter: gate)
+        let task = Task { try await clock.run() }
+        defer { task.cancel() }
+        // An absence cannot be awaited: give an ungated clock ample time (it passes in
+        // milliseconds) and check that nothing was told.
+        let early = try? await eventually(timeout: .milliseconds(500), "an early pass") { !seen.all.isEmpty }
+        #expect(early == nil && seen.all.isEmpty, "no clock pass before the inbox has caught up")
+        #expect(try store.nextDeadline().map { $0 <= Script.t0 + .days(3) } == true, "the deadline is still due")
+        gate.open()
+        try await eventually("the overdue notice after catching up") { seen.all == ["backorder.overdue"] }
+    }
+
+    @Test func aGateLetsEveryoneThroughOnceOpenAndOnCancellation() async {
+        let gate = Gate()
+        let waiting = Task { await gate.wait() }
+        gate.open()
+        await waiting.value
+        await gate.wait()  // open already: returns at once
+        let closed = Gate()
+        let cancelled = Task { await closed.wait() }
+        cancelled.cancel()
+        await cancelled.value  // returns although the gate never opened
+    }
+}
