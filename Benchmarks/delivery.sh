@@ -12,8 +12,8 @@ for pkg in nginx-light wrk sqlite3 libcurl4-openssl-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="${need:-} $pkg"
 done
 if [ -n "${need:-}" ]; then apt-get update -qq && apt-get install -y -qq $need >/dev/null; fi
-swift build -c release --product backorderd >/dev/null
-bin=.build/release/backorderd
+[ -n "${BIN:-}" ] || swift build -c release --product backorderd >/dev/null
+bin=${BIN:-.build/release/backorderd}  # BIN=path compares another build
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null; rm -rf "$work"; }
