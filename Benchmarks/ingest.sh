@@ -34,4 +34,4 @@ echo "machine:   $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/104857
 echo "input:     $count lines, $((size / 1048576)) MiB"
 echo "applied:   $records records, $rejected rejected, in $ms ms"
 echo "rate:      $(( records * 1000 / (ms > 0 ? ms : 1) )) records/s"
-echo "peak RSS:  $((hwm / 1024)) MiB"
+echo "peak RSS:  $((hwm / 1024)) MiB ($hwm kB)"
