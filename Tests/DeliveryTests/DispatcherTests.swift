@@ -245,6 +245,28 @@ enum EventType {
         #expect(receiver.received.count == 40)
     }
 
+    @Test func messagesClaimedAheadGoBackUnsentWhenTheBreakerOpens() async throws {
+        // Every request fails: the breaker opens after 3. Messages claimed ahead of the
+        // open breaker must go back to the queue with no attempt counted and no lease.
+        let receiver = ScriptedReceiver(secret: secret) { _, _ in .status(500) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(30)
+        h.start([DispatchHarness.target("email", url, maxInFlight: 4)], initialBackoff: .seconds(60))
+        try await eventually(timeout: .seconds(15), "breaker opens") { h.logs.contains("event=breaker_open") }
+        try await h.waitFor("nothing left in flight") { rows in rows.allSatisfy { $0.state == "pending" } }
+        await h.stop()
+        await receiver.stop()
+        let rows = try h.rows()
+        let attempted = rows.reduce(0) { $0 + $1.attempts }
+        #expect(attempted == receiver.received.count, "an attempt is counted only for a request the receiver saw")
+        #expect(rows.filter { $0.attempts == 0 }.count >= 30 - receiver.received.count)
+        let leased = try await DatabaseQueue(path: h.root.path + "/state/backorderd.sqlite").read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE lease_until IS NOT NULL")
+        }
+        #expect(leased == 0)
+    }
+
     @Test func messagesOfOneOrderArriveInTheOrderTheyWereMade() async throws {
         let receiver = ScriptedReceiver(secret: secret) { i, _ in i == 0 ? .status(503) : .status(204) }
         let url = try await receiver.start()
