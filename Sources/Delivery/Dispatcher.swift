@@ -3,44 +3,6 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// One webhook receiver, ready to send to.
-public struct DeliveryTarget: Sendable {
-    public var name: String
-    public var url: String
-    public var signer: WebhookSigner
-    public var quietHours: QuietHours?
-    public var maxInFlight: Int
-
-    public init(name: String, url: String, signer: WebhookSigner, quietHours: QuietHours?, maxInFlight: Int) {
-        self.name = name
-        self.url = url
-        self.signer = signer
-        self.quietHours = quietHours
-        self.maxInFlight = maxInFlight
-    }
-}
-
-/// The dispatcher's knobs (`[delivery]`).
-public struct DispatchSettings: Sendable {
-    public var concurrency: Int
-    public var timeout: Span
-    public var retry: RetryPolicy
-    /// The zone for customers without one, for quiet hours.
-    public var defaultTimeZone: String
-    /// At most this many messages claimed for one endpoint in one turn of the loop.
-    public var claimBatch = 256
-    public var breakerThreshold = 5
-    public var breakerCooldown: Span = .seconds(5)
-    public var breakerMaxCooldown: Span = .minutes(5)
-
-    public init(concurrency: Int, timeout: Span, retry: RetryPolicy, defaultTimeZone: String) {
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.retry = retry
-        self.defaultTimeZone = defaultTimeZone
-    }
-}
-
 /// Delivers the outbox: claims due messages per endpoint, signs and POSTs them over
 /// libcurl, and records what happened — delivered, retried later, or dead.
 ///
