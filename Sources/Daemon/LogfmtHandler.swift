@@ -92,17 +92,9 @@ public struct LogfmtHandler: LogHandler {
 
     static func quote(_ s: String) -> String {
         // Fast path: plain ASCII with nothing to escape (ids, numbers, names) as it is.
-        var plain = !s.isEmpty
-        if plain {
-            var copy = s
-            plain = copy.withUTF8 { bytes in
-                for b in bytes where b <= 0x20 || b >= 0x7F || b == UInt8(ascii: "\"") || b == UInt8(ascii: "=") || b == UInt8(ascii: "\\") {
-                    return false
-                }
-                return true
-            }
+        if !s.isEmpty, s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\\") }) {
+            return s
         }
-        if plain { return s }
         if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || !$0.isASCII && !$0.isLetter }) {
             return s
         }

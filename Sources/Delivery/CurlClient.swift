@@ -33,8 +33,9 @@ public struct HTTPResult: Sendable, Equatable {
 ///
 /// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
 /// the thread runs `curl_multi_poll` and calls each request's completion (or resumes
-/// its continuation, for `post`) when its transfer ends. Easy handles are reused, so connections stay alive between
-/// requests. No callback ever runs on the cooperative thread pool.
+/// its continuation, for `post`) when its transfer ends. Easy handles are reused, so
+/// connections stay alive between requests. No callback ever runs on the cooperative
+/// thread pool.
 public final class CurlClient: @unchecked Sendable {
     /// How much of a response body is read; the rest is refused.
     public static let maxResponseBytes = 64 * 1024
@@ -51,7 +52,6 @@ public final class CurlClient: @unchecked Sendable {
     private var idle: [UnsafeMutableRawPointer] = []
     private var running: [Int: Transfer] = [:]
     private var handleURL: [Int: String] = [:]
-    private var handleCount = 0
 
     public init(userAgent: String, connectTimeout: Duration = .seconds(5)) {
         Self.globalInit
@@ -158,7 +158,6 @@ public final class CurlClient: @unchecked Sendable {
             ptr!.withMemoryRebound(to: UInt8.self, capacity: take) { t.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: take)) }
             return take == n ? n : 0
         }
-        handleCount += 1
         return h
     }
 
@@ -215,7 +214,7 @@ public final class CurlClient: @unchecked Sendable {
                 curl_easy_cleanup(h)
             }
             let result = HTTPResult(status: status, curlCode: codeValue, curlError: message,
-                                    retryAfter: retry > 0 ? Int(retry) : (retry == 0 && status > 0 ? nil : nil),
+                                    retryAfter: retry > 0 ? Int(retry) : nil,
                                     body: t.body, elapsed: ContinuousClock.now - t.started)
             t.done(t.index, result)
         }

@@ -75,7 +75,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
     }
 
     /// Where the curl thread leaves finished requests; the loop takes them all at once.
-    private final class Inbox: @unchecked Sendable {
+    private final class Completions: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [Finished] = []
 
@@ -111,7 +111,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
         var ready: [String: [OutboxMessage]] = [:]
         var updates: [DeliveryUpdate] = []
         var errors: [String: String] = [:]
-        let finished = Inbox()
+        let finished = Completions()
         var lastReclaim = now()
 
         /// Sends from `ready` what the global and per-endpoint limits allow.

@@ -119,8 +119,11 @@ extension Store: OutboxQueue {
 
     public func reclaimExpiredLeases(now: Instant) throws -> Int {
         try writer.write { db in
+            // `state IN (…)` spelled as the partial index `outbox_live_order` has it, so SQLite
+            // walks the live rows only, not the whole outbox with its delivered history.
             try db.execute(sql: """
-                UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight' AND lease_until < ?
+                UPDATE outbox SET state = 'pending', lease_until = NULL
+                WHERE state IN ('pending', 'in_flight') AND state = 'in_flight' AND lease_until < ?
                 """, arguments: [now.milliseconds])
             return db.changesCount
         }
@@ -128,7 +131,10 @@ extension Store: OutboxQueue {
 
     public func releaseInFlight() throws {
         try writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'")
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', lease_until = NULL
+                WHERE state IN ('pending', 'in_flight') AND state = 'in_flight'
+                """)
         }
     }
 
