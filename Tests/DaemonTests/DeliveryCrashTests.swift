@@ -8,31 +8,40 @@ import Testing
 /// kill -9 the daemon while hundreds of deliveries are in flight: after a restart every
 /// message arrives, and a message that arrives twice carries the same webhook-id and body.
 @Suite struct DeliveryCrashTests {
-    @Test func everyMessageArrivesAfterKillNine() async throws {
-        let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(20), 204) }
-        let url = try await receiver.start()
-        let root = TempDirectory()
+    /// A config with one `email` endpoint at `url`, and an inbox file of `orders`
+    /// backorders that one stock record makes ready. Returns the config's path.
+    static func readyOrders(_ orders: Int, in root: TempDirectory, url: String, delivery: String, endpoint: String = "") throws -> String {
         let cfg = try BinaryTests.config(root, extra: "")
         try Files.write(cfg, Files.read(cfg) + """
 
             [delivery]
-            concurrency = 64
-            initial_backoff = "100ms"
+            \(delivery)
             [[endpoints]]
             name = "email"
             url = "\(url)"
             secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
             events = ["backorder.ready"]
-            max_in_flight = 64
+            \(endpoint)
             """)
         chmod(cfg, 0o600)
-        let orders = 400
         var text = ""
         for i in 0..<orders {
             text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"K","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"}}"# + "\n"
         }
         text += #"{"type":"stock","sku":"K","on_hand":\#(orders)}"# + "\n"
         try Files.drop(root.sub("inbox") + "/orders.jsonl", text)
+        return cfg
+    }
+
+    @Test func everyMessageArrivesAfterKillNine() async throws {
+        let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(20), 204) }
+        let url = try await receiver.start()
+        let root = TempDirectory()
+        let orders = 400
+        let cfg = try Self.readyOrders(orders, in: root, url: url, delivery: """
+            concurrency = 64
+            initial_backoff = "100ms"
+            """, endpoint: "max_in_flight = 64")
         let log = root.file("daemon.log")
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
@@ -71,24 +80,7 @@ extension DeliveryCrashTests {
         let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(600), 204) }
         let url = try await receiver.start()
         let root = TempDirectory()
-        let cfg = try BinaryTests.config(root, extra: "")
-        try Files.write(cfg, Files.read(cfg) + """
-
-            [delivery]
-            timeout = "3s"
-            [[endpoints]]
-            name = "email"
-            url = "\(url)"
-            secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-            events = ["backorder.ready"]
-            """)
-        chmod(cfg, 0o600)
-        var text = ""
-        for i in 0..<30 {
-            text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"K","qty":1,"ordered_at":"2026-11-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"}}"# + "\n"
-        }
-        text += #"{"type":"stock","sku":"K","on_hand":30}"# + "\n"
-        try Files.drop(root.sub("inbox") + "/orders.jsonl", text)
+        let cfg = try Self.readyOrders(30, in: root, url: url, delivery: #"timeout = "3s""#)
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
