@@ -124,6 +124,19 @@ enum Schema {
                 CREATE INDEX outbox_pending ON outbox (endpoint, id) WHERE state = 'pending';
                 """)
         }
+        // An order's messages by (endpoint, order) in a plain index, not one partial on
+        // the live states: a partial index loses an entry each time a message is delivered,
+        // and since orders are not queued in order-key order, each delivery dirtied a page
+        // of its own there (about one 4 KiB WAL page per message). The plain index changes
+        // only when a message is queued; the few messages an order has are checked in the
+        // table. Messages under way get a small index of their own, for lease reclaims.
+        m.registerMigration("v3-outbox-order") { db in
+            try db.execute(sql: """
+                DROP INDEX outbox_live_order;
+                CREATE INDEX outbox_order ON outbox (endpoint, order_key, id);
+                CREATE INDEX outbox_in_flight ON outbox (lease_until) WHERE state = 'in_flight';
+                """)
+        }
         return m
     }
 }

@@ -21,19 +21,23 @@ extension Store: OutboxQueue {
         }
     }
 
+    /// Due messages of one endpoint, oldest first, each only once every earlier message
+    /// of its order has left the queue. `outbox_pending` walks only pending rows in id
+    /// order (messages under way are not in it; an expired lease comes back through
+    /// `reclaimExpiredLeases`); the earlier messages of an order are found in `outbox_order`.
+    static let claimSQL = """
+        SELECT id, webhook_id, order_key, type, (SELECT body FROM outbox_body AS b WHERE b.id = o.id),
+            attempts, created_at, zone, audience FROM outbox AS o INDEXED BY outbox_pending
+        WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ?
+          AND NOT EXISTS (
+            SELECT 1 FROM outbox AS e
+            WHERE e.endpoint = o.endpoint AND e.order_key = o.order_key AND e.id < o.id
+              AND e.state IN ('pending', 'in_flight'))
+        ORDER BY id LIMIT ?
+        """
+
     func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant, _ db: Database) throws -> [OutboxMessage] {
-            // `outbox_pending` walks only pending rows in id order; messages under way are
-            // not in it (an expired lease comes back through `reclaimExpiredLeases`).
-            let st = try db.cachedStatement(sql: """
-                SELECT id, webhook_id, order_key, type, (SELECT body FROM outbox_body AS b WHERE b.id = o.id),
-                    attempts, created_at, zone, audience FROM outbox AS o INDEXED BY outbox_pending
-                WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ?
-                  AND NOT EXISTS (
-                    SELECT 1 FROM outbox AS e
-                    WHERE e.endpoint = o.endpoint AND e.order_key = o.order_key AND e.id < o.id
-                      AND e.state IN ('pending', 'in_flight'))
-                ORDER BY id LIMIT ?
-                """)
+            let st = try db.cachedStatement(sql: Self.claimSQL)
             var s = RawStatement(st)
             s.bind(endpoint)
             s.bind(now.milliseconds)
@@ -117,24 +121,20 @@ extension Store: OutboxQueue {
         }
     }
 
+    /// Both walk `outbox_in_flight`, not the whole outbox with its delivered history.
+    static let reclaimSQL = "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight' AND lease_until < ?"
+    static let releaseSQL = "UPDATE outbox SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'"
+
     public func reclaimExpiredLeases(now: Instant) throws -> Int {
         try writer.write { db in
-            // `state IN (…)` spelled as the partial index `outbox_live_order` has it, so SQLite
-            // walks the live rows only, not the whole outbox with its delivered history.
-            try db.execute(sql: """
-                UPDATE outbox SET state = 'pending', lease_until = NULL
-                WHERE state IN ('pending', 'in_flight') AND state = 'in_flight' AND lease_until < ?
-                """, arguments: [now.milliseconds])
+            try db.execute(sql: Self.reclaimSQL, arguments: [now.milliseconds])
             return db.changesCount
         }
     }
 
     public func releaseInFlight() throws {
         try writer.write { db in
-            try db.execute(sql: """
-                UPDATE outbox SET state = 'pending', lease_until = NULL
-                WHERE state IN ('pending', 'in_flight') AND state = 'in_flight'
-                """)
+            try db.execute(sql: Self.releaseSQL)
         }
     }
 

@@ -97,15 +97,17 @@ extension Store {
         }
     }
 
+    /// An order's queued messages for one endpoint; walks the order's messages in
+    /// `outbox_order` (a handful, history included).
+    static let liveOfOrderSQL = """
+        SELECT id, type, line_keys, state FROM outbox
+        WHERE endpoint = ? AND order_key = ? AND state IN ('pending', 'in_flight')
+        """
+
     private func supersede(by notice: Notice, endpoint: String, _ db: Database) throws {
         let rule = Self.supersedes(notice.type)
         guard !rule.types.isEmpty else { return }
-        // The state condition spelled as the partial index `outbox_live_order` has it, so
-        // SQLite uses that index (a plain `state = 'pending'` would scan every pending row).
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT id, type, line_keys, state FROM outbox
-            WHERE endpoint = ? AND order_key = ? AND state IN ('pending', 'in_flight')
-            """, arguments: [endpoint, notice.orderKey])
+        let rows = try Row.fetchAll(db, sql: Self.liveOfOrderSQL, arguments: [endpoint, notice.orderKey])
         let newLines = Set(notice.lineKeys)
         for row in rows where (row[3] as String) == "pending" {
             let type: String = row[1]

@@ -72,6 +72,23 @@ import Testing
         #expect(again.map(\.webhookID) == ["msg_0", "msg_1"])
     }
 
+    /// The dispatcher runs these on every turn and every lease check: each must walk an
+    /// index, never the outbox with its delivered history.
+    @Test func deliveryQueriesWalkAnIndexNotTheHistory() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.sub("state"))
+        for sql in [Store.claimSQL, Store.reclaimSQL, Store.releaseSQL, Store.liveOfOrderSQL] {
+            let plan = try store.writer.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql,
+                                 arguments: StatementArguments(Array(repeating: "x", count: sql.filter { $0 == "?" }.count)))
+                    .map { $0["detail"] as String }
+            }
+            for step in plan where step.hasPrefix("SCAN") || step.hasPrefix("SEARCH") {
+                #expect(step.contains("USING INDEX") || step.contains("PRIMARY KEY"), "\(sql): \(step)")
+            }
+        }
+    }
+
     @Test func purgingADeadLetterRemovesItsBody() throws {
         let root = TempDirectory()
         let dir = root.sub("state")
@@ -153,7 +170,7 @@ import Testing
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
         let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body"])
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
