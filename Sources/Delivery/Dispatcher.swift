@@ -1,3 +1,4 @@
+import CCurl
 import BackorderCore
 import Foundation
 import Logging
@@ -57,14 +58,29 @@ public final class Dispatcher: Service, @unchecked Sendable {
 
     private var isDraining: Bool { lock.withLock { draining } }
 
+    /// Runs the loop on a thread of its own: it blocks on the store (writes, the WAL's
+    /// fsync) and on its wake signal, and should not hold one of the cooperative pool's
+    /// few threads while it does, nor hop between them each time it wakes. Graceful
+    /// shutdown or cancellation stops claiming; the loop ends once nothing is under way.
     public func run() async throws {
         try queue.releaseInFlight()
-        await withGracefulShutdownHandler {
-            await self.loop()
-        } onGracefulShutdown: {
+        let stop: @Sendable () -> Void = {
             self.lock.withLock { self.draining = true }
             self.wake.signal()
         }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    let thread = Thread {
+                        bo_name_thread("dispatch")
+                        self.loop()
+                        done.resume()
+                    }
+                    thread.stackSize = 4 << 20
+                    thread.start()
+                }
+            } onCancel: { stop() }
+        } onGracefulShutdown: { stop() }
     }
 
     /// A request that ended, handed from the curl thread to the loop.
@@ -104,7 +120,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
     /// Claiming ahead (up to one batch per endpoint) happens only while the endpoint's
     /// breaker is closed; messages claimed ahead go back to the queue, unsent, when the
     /// breaker opens, the endpoint goes away, or on shutdown.
-    private func loop() async {
+    private func loop() {
         var breakers: [String: CircuitBreaker] = [:]
         var inFlight: [String: Int] = [:]
         var total = 0
@@ -243,7 +259,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
             }
             if !updates.isEmpty { continue }  // postponements to record before waiting
             if finished.isEmpty {
-                await wake.wait(timeout: drained || total == 0 ? nextWait(breakers) : .seconds(1))
+                wake.block(timeout: drained || total == 0 ? nextWait(breakers) : .seconds(1))
             }
         }
     }
@@ -256,9 +272,10 @@ public final class Dispatcher: Service, @unchecked Sendable {
         let outcome = Outcome.classify(r)
         onResult(f.endpoint, outcome, r.elapsed)
         let attempt = m.attempts + 1
-        var meta: Logger.Metadata = ["order": "\(m.orderKey)", "webhook_id": "\(m.webhookID)", "endpoint": "\(f.endpoint)",
-                                     "type": "\(m.type)", "attempt": "\(attempt)", "ms": "\(r.elapsed.milliseconds)"]
-        if r.status > 0 { meta["status"] = "\(r.status)" }
+        // `.string(…)`, not interpolated literals: one line per delivery, so no copies.
+        var meta: Logger.Metadata = ["order": .string(m.orderKey), "webhook_id": .string(m.webhookID), "endpoint": .string(f.endpoint),
+                                     "type": .string(m.type), "attempt": .string(String(attempt)), "ms": .string(String(r.elapsed.milliseconds))]
+        if r.status > 0 { meta["status"] = .string(String(r.status)) }
         switch outcome {
         case .delivered(let status):
             updates.append(.delivered(rowID: m.rowID, at: t, status: status))

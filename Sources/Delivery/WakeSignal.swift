@@ -1,9 +1,10 @@
 import Foundation
 
-/// Wakes one waiting task early: the inbox signals after each batch, so the clock and
-/// the dispatcher look again at once instead of at their next timer.
+/// Wakes one waiter early: the inbox signals after each batch, so the clock and the
+/// dispatcher look again at once instead of at their next timer. The waiter is a task
+/// (`wait`) or a thread of its own (`block`), one at a time.
 public final class WakeSignal: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?
 
@@ -17,8 +18,19 @@ public final class WakeSignal: @unchecked Sendable {
             w.resume()
         } else {
             pending = true
+            lock.signal()
             lock.unlock()
         }
+    }
+
+    /// Blocks the calling thread until the next signal (at once if one is pending) or
+    /// `timeout`. For a thread of its own, never a task: it holds the thread.
+    public func block(timeout: Duration) {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        lock.lock()
+        while !pending && lock.wait(until: deadline) {}
+        pending = false
+        lock.unlock()
     }
 
     /// Returns at the next signal (or at once if one is pending), after `timeout`, or on cancellation.
