@@ -30,19 +30,30 @@ public enum JSONText {
 public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var it = bytes.makeIterator()
-        while let a = it.next() {
-            let b = it.next()
-            let c = it.next()
-            let n = UInt32(a) << 16 | UInt32(b ?? 0) << 8 | UInt32(c ?? 0)
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(b == nil ? 0x3D : alphabet[Int(n >> 6 & 63)])
-            out.append(c == nil ? 0x3D : alphabet[Int(n & 63)])
+    public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let n = bytes.count
+        return String(unsafeUninitializedCapacity: (n + 2) / 3 * 4) { out in
+            alphabet.withUnsafeBufferPointer { abc in
+                var o = 0
+                var i = 0
+                while i < n {
+                    let a = UInt32(bytes[i])
+                    let b = i + 1 < n ? UInt32(bytes[i + 1]) : 0
+                    let c = i + 2 < n ? UInt32(bytes[i + 2]) : 0
+                    let v = a << 16 | b << 8 | c
+                    out[o] = abc[Int(v >> 18 & 63)]
+                    out[o + 1] = abc[Int(v >> 12 & 63)]
+                    out[o + 2] = i + 1 < n ? abc[Int(v >> 6 & 63)] : 0x3D
+                    out[o + 3] = i + 2 < n ? abc[Int(v & 63)] : 0x3D
+                    o += 4
+                    i += 3
+                }
+                return o
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { encode($0) }
     }
 }

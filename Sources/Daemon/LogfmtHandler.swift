@@ -43,16 +43,19 @@ public struct LogfmtHandler: LogHandler {
         line += event.level.short
         line += " event="
         line += Self.quote(event.message.description)
-        let merged: Logger.Metadata
+        var fields: [(key: String, value: Logger.Metadata.Value)]
         if metadata.isEmpty {
-            merged = event.metadata ?? [:]
+            fields = event.metadata.map(Array.init) ?? []
         } else {
             var m = metadata
             if let extra = event.metadata { m.merge(extra) { _, new in new } }
-            merged = m
+            fields = Array(m)
         }
-        for key in Self.order(merged.keys) {
-            guard let value = merged[key] else { continue }
+        fields.sort { a, b in
+            let (ra, rb) = (Self.rank(a.key), Self.rank(b.key))
+            return ra != rb ? ra < rb : a.key < b.key
+        }
+        for (key, value) in fields {
             line += " "
             line += key
             line += "="
@@ -63,15 +66,17 @@ public struct LogfmtHandler: LogHandler {
     }
 
     /// Ids first (in a fixed order), then the rest alphabetically.
-    static let leading = ["order", "sku", "location", "webhook_id", "endpoint", "type", "file"]
-    static func order(_ keys: Dictionary<String, Logger.Metadata.Value>.Keys) -> [String] {
-        var out: [String] = []
-        out.reserveCapacity(keys.count)
-        for k in leading where keys.contains(k) { out.append(k) }
-        let lead = out.count
-        for k in keys where !leading.contains(k) { out.append(k) }
-        out[lead...].sort()
-        return out
+    static func rank(_ key: String) -> Int {
+        switch key {
+        case "order": 0
+        case "sku": 1
+        case "location": 2
+        case "webhook_id": 3
+        case "endpoint": 4
+        case "type": 5
+        case "file": 6
+        default: 7
+        }
     }
 
     /// Keys the daemon logs often that never carry secrets or contact details.
@@ -92,9 +97,11 @@ public struct LogfmtHandler: LogHandler {
 
     static func quote(_ s: String) -> String {
         // Fast path: plain ASCII with nothing to escape (ids, numbers, names) as it is.
-        if !s.isEmpty, s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\\") }) {
-            return s
+        var bytes = s
+        let plain = bytes.withUTF8 { buf in
+            !buf.isEmpty && !buf.contains { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\") }
         }
+        if plain { return s }
         if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || !$0.isASCII && !$0.isLetter }) {
             return s
         }

@@ -27,14 +27,23 @@ public struct WebhookSigner: @unchecked Sendable {
 
     /// The `webhook-signature` header value.
     public func signature(id: String, timestamp: Int64, body: [UInt8]) -> String {
-        let prefix = Array("\(id).\(timestamp).".utf8)
+        // Byte buffers straight into the HMAC: the generic `DataProtocol` path over
+        // `[UInt8]` and the digest's `Sequence` cost more than the hash itself.
+        var prefix: [UInt8] = []
+        prefix.reserveCapacity(id.utf8.count + 22)
+        prefix.append(contentsOf: id.utf8)
+        prefix.append(UInt8(ascii: "."))
+        prefix.append(contentsOf: String(timestamp).utf8)
+        prefix.append(UInt8(ascii: "."))
         var out = ""
+        out.reserveCapacity(keyed.count * 48)
         for base in keyed {
             var h = base
-            h.update(data: prefix)
-            h.update(data: body)
+            prefix.withUnsafeBytes { h.update(data: $0) }
+            body.withUnsafeBytes { h.update(data: $0) }
             if !out.isEmpty { out += " " }
-            out += "v1," + Base64.encode(Array(h.finalize()))
+            out += "v1,"
+            out += h.finalize().withUnsafeBytes { Base64.encode($0) }
         }
         return out
     }

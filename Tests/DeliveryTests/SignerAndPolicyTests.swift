@@ -36,6 +36,15 @@ import Testing
         #expect(parts.count == 2)
         #expect(parts[1] == Substring(f.webhook_signature))
     }
+
+    @Test func base64MatchesFoundationForEveryPaddingCase() {
+        var rng = SystemRandomNumberGenerator()
+        for n in 0...70 {
+            let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "\(n) bytes")
+        }
+        #expect(Base64.encode(Array("foob".utf8)) == "Zm9vYg==")
+    }
 }
 
 @Suite struct OutcomeTests {

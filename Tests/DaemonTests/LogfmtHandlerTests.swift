@@ -1,0 +1,54 @@
+@testable import Daemon
+import Foundation
+import Logging
+import Testing
+
+@Suite struct LogfmtHandlerTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ s: String) { lock.withLock { lines.append(s) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    func logger(_ lines: Lines, metadata: Logger.Metadata = [:]) -> Logger {
+        var handler = LogfmtHandler(label: "t", level: .info) { lines.add($0) }
+        handler.metadata = metadata
+        return Logger(label: "t") { _ in handler }
+    }
+
+    @Test func idsComeFirstInAFixedOrderThenTheRestAlphabetically() {
+        let lines = Lines()
+        logger(lines).info("delivered", metadata: ["ms": "3", "attempt": "1", "type": "backorder.ready", "endpoint": "email",
+                                                   "webhook_id": "msg_1", "order": "O-1", "status": "204", "sku": "S-1"])
+        #expect(lines.all == ["level=info event=delivered order=O-1 sku=S-1 webhook_id=msg_1 endpoint=email type=backorder.ready attempt=1 ms=3 status=204\n"])
+    }
+
+    @Test func handlerMetadataMergesAndTheEventWins() {
+        let lines = Lines()
+        logger(lines, metadata: ["zone": "a", "file": "x.csv"]).warning("skipped", metadata: ["zone": "b"])
+        #expect(lines.all == ["level=warning event=skipped file=x.csv zone=b\n"])
+    }
+
+    @Test(arguments: [
+        ("plain-id_1.2", "plain-id_1.2"),
+        ("two words", "\"two words\""),
+        ("a=b", "\"a=b\""),
+        ("say \"hi\"", "\"say \\\"hi\\\"\""),
+        ("back\\slash", "\"back\\\\slash\""),
+        ("line\nbreak", "\"line\\nbreak\""),
+        ("", "\"\""),
+        ("Zürich", "Zürich"),
+    ])
+    func valuesAreQuotedOnlyWhenTheyMustBe(value: String, expected: String) {
+        #expect(LogfmtHandler.quote(value) == expected)
+    }
+
+    @Test func contactDetailsAreMaskedAndSecretsNeverPrinted() {
+        let lines = Lines()
+        logger(lines).info("x", metadata: ["email": "ann@example.com", "customer_phone": "+15551234567",
+                                           "secret": "whsec_abc", "api_token": "t0k3n", "order": "O-1"])
+        let line = lines.all.joined()
+        #expect(line == "level=info event=x order=O-1 api_token=[redacted] customer_phone=+1******4567 email=a***@example.com secret=[redacted]\n")
+    }
+}
