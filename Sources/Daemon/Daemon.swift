@@ -34,7 +34,9 @@ public enum Daemon {
                                     onResult: { endpoint, outcome, elapsed in
                                         deliveries.count(outcome)
                                         metrics.delivery(endpoint: endpoint, outcome: outcome.label, elapsed: elapsed)
-                                    })
+                                    },
+                                    // a line per delivery: each batch of outcomes goes out in one write
+                                    batchLogs: { LogfmtHandler.batched($0) })
         let notifier = SystemdNotifier()
         let ingestBeat = Heartbeat("ingest")
         let dispatchBeat = Heartbeat("dispatch")

@@ -34,6 +34,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
     private let jitter: @Sendable () -> Double
     private let onBreaker: @Sendable (String, CircuitBreaker.State) -> Void
     private let onResult: @Sendable (String, Outcome, Duration) -> Void
+    private let batchLogs: @Sendable (() -> Void) -> Void
     /// Called each time the loop goes round (at least once a second).
     public var onLoop: @Sendable () -> Void = {}
     private let lock = NSLock()
@@ -43,7 +44,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
                 onBreaker: @escaping @Sendable (String, CircuitBreaker.State) -> Void = { _, _ in },
-                onResult: @escaping @Sendable (String, Outcome, Duration) -> Void = { _, _, _ in }) {
+                onResult: @escaping @Sendable (String, Outcome, Duration) -> Void = { _, _, _ in },
+                batchLogs: @escaping @Sendable (() -> Void) -> Void = { $0() }) {
         self.queue = queue
         self.client = client
         self._targets = targets
@@ -54,6 +56,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
         self.jitter = jitter
         self.onBreaker = onBreaker
         self.onResult = onResult
+        self.batchLogs = batchLogs
     }
 
     private var isDraining: Bool { lock.withLock { draining } }
@@ -184,10 +187,12 @@ public final class Dispatcher: Service, @unchecked Sendable {
             }
             if !done.isEmpty {
                 t = now()
-                for f in done {
-                    let failed = settle(f, at: t, settings: settings, into: &updates, errors: &errors)
-                    if let state = breakers[f.endpoint]?.record(failure: failed, now: t) {
-                        logBreaker(f.endpoint, state, breakers[f.endpoint]!)
+                batchLogs {
+                    for f in done {
+                        let failed = settle(f, at: t, settings: settings, into: &updates, errors: &errors)
+                        if let state = breakers[f.endpoint]?.record(failure: failed, now: t) {
+                            logBreaker(f.endpoint, state, breakers[f.endpoint]!)
+                        }
                     }
                 }
             }

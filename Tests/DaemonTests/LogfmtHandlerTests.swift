@@ -51,4 +51,17 @@ import Testing
         let line = lines.all.joined()
         #expect(line == "level=info event=x order=O-1 api_token=[redacted] customer_phone=+1******4567 email=a***@example.com secret=[redacted]\n")
     }
+
+    @Test func linesLoggedInABatchGoOutInOneWriteInOrder() {
+        let log = Logger(label: "t") { _ in LogfmtHandler(label: "t", level: .info, output: LogfmtHandler.stderr) }
+        var writes: [String] = []
+        LogfmtHandler.batched({
+            log.info("delivered", metadata: ["order": "O-1"])
+            log.debug("hidden")
+            log.warning("retry_scheduled", metadata: ["order": "O-2"])
+        }, write: { writes.append($0) })
+        #expect(writes == ["level=info event=delivered order=O-1\nlevel=warning event=retry_scheduled order=O-2\n"])
+        LogfmtHandler.batched({}, write: { writes.append($0) })
+        #expect(writes.count == 1, "an empty batch writes nothing")
+    }
 }
