@@ -49,14 +49,29 @@ extension Store: OutboxQueue {
                                          zone: s.optionalText(7), isCustomerMessage: s.text(8) == "customer"))
             }
             s.reset()
-            let up = try db.cachedStatement(sql: "UPDATE outbox SET state = 'in_flight', lease_until = ? WHERE id = ?")
-            for m in out {
-                var u = RawStatement(up)
-                u.bind(leaseUntil.milliseconds)
-                u.bind(m.rowID)
-                try u.run()
-            }
+            try updateEach(out.map(\.rowID), set: "state = 'in_flight', lease_until = ?", leaseUntil.milliseconds, db)
             return out
+    }
+
+    /// How many rows one `WHERE id IN (…)` statement updates at most.
+    static let inChunk = 64
+
+    /// Updates rows by id, up to `inChunk` per statement (unused places bound to NULL,
+    /// which matches nothing): a statement per row cost twice SQLite's own work on it.
+    /// `set` may hold one `?`, bound to `value`.
+    func updateEach(_ ids: [Int64], set: String, _ value: Int64? = nil, _ db: Database) throws {
+        guard !ids.isEmpty else { return }
+        let places = Array(repeating: "?", count: Self.inChunk).joined(separator: ", ")
+        let st = try db.cachedStatement(sql: "UPDATE outbox SET \(set) WHERE id IN (\(places))")
+        var start = 0
+        while start < ids.count {
+            let chunk = ids[start ..< min(start + Self.inChunk, ids.count)]
+            var u = RawStatement(st)  // resets and clears the bindings
+            if let value { u.bind(value) }
+            for id in chunk { u.bind(id) }
+            try u.run()
+            start += Self.inChunk
+        }
     }
 
     public func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String] = [:]) throws {
@@ -65,10 +80,6 @@ extension Store: OutboxQueue {
     }
 
     func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String], _ db: Database) throws {
-            let delivered = try db.cachedStatement(sql: """
-                UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL,
-                    last_error = NULL WHERE id = ?
-                """)
             let retry = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
                     last_error = ? WHERE id = ?
@@ -79,13 +90,12 @@ extension Store: OutboxQueue {
             let postpone = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ?
                 """)
+            // Deliveries, most of what is recorded, go by the chunk (one time per batch).
+            var delivered: [Int64: [Int64]] = [:]
             for u in updates {
                 switch u {
                 case .delivered(let id, let at, _):
-                    var s = RawStatement(delivered)
-                    s.bind(at.milliseconds)
-                    s.bind(id)
-                    try s.run()
+                    delivered[at.milliseconds, default: []].append(id)
                 case .retry(let id, let next, let error):
                     var s = RawStatement(retry)
                     s.bind(next.milliseconds)
@@ -103,6 +113,10 @@ extension Store: OutboxQueue {
                     s.bind(id)
                     try s.run()
                 }
+            }
+            for (at, ids) in delivered {
+                try updateEach(ids, set: "state = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL, last_error = NULL",
+                               at, db)
             }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             for (endpoint, error) in endpointErrors {

@@ -89,6 +89,38 @@ import Testing
         }
     }
 
+    /// Claims and deliveries update rows by the chunk of `Store.inChunk`; a batch of
+    /// several chunks and a ragged end must leave no row behind or touched twice.
+    @Test func claimsAndDeliveriesOfSeveralChunksTouchEveryRowOnce() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.sub("state"))
+        let n = Store.inChunk * 2 + 13
+        try store.writer.write { db in
+            for i in 0..<n + 5 {
+                try db.execute(sql: """
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, created_at, next_attempt_at)
+                    VALUES (?, 'email', ?, 'backorder.ready', 0, 0);
+                    INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
+                    """, arguments: ["msg_\(i)", "O-\(i)"])
+            }
+        }
+        let t = Instant(milliseconds: 1_000)
+        let claimed = try store.claim(endpoint: "email", now: t, limit: n, leaseUntil: t + .seconds(60))
+        #expect(claimed.count == n)
+        func states() throws -> [String: Int] {
+            try store.writer.read { db in
+                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM outbox GROUP BY state").map { ($0[0], $0[1]) })
+            }
+        }
+        #expect(try states() == ["in_flight": n, "pending": 5])
+        try store.record(claimed.map { .delivered(rowID: $0.rowID, at: t + .seconds(1), status: 204) })
+        #expect(try states() == ["delivered": n, "pending": 5])
+        let rows = try store.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT attempts, delivered_at, lease_until FROM outbox WHERE state = 'delivered'")
+        }
+        #expect(rows.allSatisfy { $0[0] == 1 && $0[1] == 2_000 && ($0[2] as Int64?) == nil })
+    }
+
     @Test func purgingADeadLetterRemovesItsBody() throws {
         let root = TempDirectory()
         let dir = root.sub("state")
