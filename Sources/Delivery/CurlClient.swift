@@ -175,11 +175,10 @@ public final class CurlClient: @unchecked Sendable {
         }
         _ = bo_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(t.request.timeout.milliseconds))
         _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in t.request.headers { list = curl_slist_append(list, header) }
-        list = curl_slist_append(list, "Expect:")
-        t.headers = list
-        _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
+        // libcurl adds `Expect: 100-continue` to larger bodies only (over 1 KiB in older
+        // versions, 1 MiB now); the empty `Expect:` turns it off where it could apply.
+        t.headers = Self.headerList(t.request.headers + (t.request.body.count > 1024 ? ["Expect:"] : []))
+        _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(t.headers))
         let user = Unmanaged.passUnretained(t).toOpaque()
         _ = bo_easy_setopt_ptr(h, CURLOPT_WRITEDATA, UnsafeRawPointer(user))
         running[key] = t
@@ -198,7 +197,7 @@ public final class CurlClient: @unchecked Sendable {
             var retry: curl_off_t = -1
             _ = bo_easy_getinfo_off(h, CURLINFO_RETRY_AFTER, &retry)
             curl_multi_remove_handle(multi, h)
-            curl_slist_free_all(t.headers)
+            free(t.headers)
             t.headers = nil
             var codeValue = Int(code.rawValue)
             var message = codeValue == 0 ? "" : String(cString: curl_easy_strerror(code))
@@ -218,6 +217,27 @@ public final class CurlClient: @unchecked Sendable {
                                     body: t.body, elapsed: ContinuousClock.now - t.started)
             t.done(t.index, result)
         }
+    }
+
+    /// The headers as a `curl_slist` in one allocation (nodes, then the NUL-terminated
+    /// lines), freed with `free`: `curl_slist_append` allocates twice per header.
+    static func headerList(_ headers: [String]) -> UnsafeMutablePointer<curl_slist>? {
+        guard !headers.isEmpty else { return nil }
+        let nodeBytes = headers.count * MemoryLayout<curl_slist>.stride
+        let raw = malloc(nodeBytes + headers.reduce(0) { $0 + $1.utf8.count + 1 })!
+        let nodes = raw.bindMemory(to: curl_slist.self, capacity: headers.count)
+        var text = (raw + nodeBytes).assumingMemoryBound(to: CChar.self)
+        for (i, header) in headers.enumerated() {
+            var line = header
+            let n = line.withUTF8 { utf8 in
+                if let base = utf8.baseAddress { UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: utf8.count) { text.update(from: $0, count: utf8.count) } }
+                return utf8.count
+            }
+            text[n] = 0
+            nodes[i] = curl_slist(data: text, next: i + 1 < headers.count ? nodes + i + 1 : nil)
+            text += n + 1
+        }
+        return nodes
     }
 
     private final class Transfer: @unchecked Sendable {

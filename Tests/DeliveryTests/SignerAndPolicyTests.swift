@@ -1,3 +1,4 @@
+import CCurl
 import BackorderCore
 @testable import Delivery
 import Foundation
@@ -44,6 +45,22 @@ import Testing
             #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "\(n) bytes")
         }
         #expect(Base64.encode(Array("foob".utf8)) == "Zm9vYg==")
+    }
+}
+
+@Suite struct HeaderListTests {
+    @Test func oneAllocationHoldsEveryLineInOrder() throws {
+        let lines = ["content-type: application/json", "", "webhook-id: msg_ü", "Expect:"]
+        let list = try #require(CurlClient.headerList(lines))
+        defer { free(list) }
+        var seen: [String] = []
+        var node: UnsafeMutablePointer<curl_slist>? = list
+        while let n = node {
+            seen.append(String(cString: n.pointee.data))
+            node = n.pointee.next
+        }
+        #expect(seen == lines)
+        #expect(CurlClient.headerList([]) == nil)
     }
 }
 
