@@ -4,38 +4,68 @@ import Foundation
 /// dispatcher look again at once instead of at their next timer. The waiter is a task
 /// (`wait`) or a thread of its own (`block`), one at a time.
 public final class WakeSignal: @unchecked Sendable {
-    private let lock = NSCondition()
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let cond: UnsafeMutablePointer<pthread_cond_t>
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?
 
-    public init() {}
+    public init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        // Timed waits on the monotonic clock: a wall-clock step (NTP at boot, an
+        // operator's `date -s`) must not stretch a one-second wait into an hour.
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        cond = .allocate(capacity: 1)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
+    }
 
     public func signal() {
-        lock.lock()
+        pthread_mutex_lock(mutex)
         if let w = waiter {
             waiter = nil
-            lock.unlock()
+            pthread_mutex_unlock(mutex)
             w.resume()
         } else {
             pending = true
-            lock.signal()
-            lock.unlock()
+            pthread_cond_signal(cond)
+            pthread_mutex_unlock(mutex)
         }
     }
 
     /// Blocks the calling thread until the next signal (at once if one is pending) or
     /// `timeout`. For a thread of its own, never a task: it holds the thread.
     public func block(timeout: Duration) {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
-        lock.lock()
-        while !pending && lock.wait(until: deadline) {}
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let (seconds, attoseconds) = timeout.components
+        let nanos = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanos / 1_000_000_000
+        deadline.tv_nsec = nanos % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        while !pending && pthread_cond_timedwait(cond, mutex, &deadline) != ETIMEDOUT {}
         pending = false
-        lock.unlock()
+        pthread_mutex_unlock(mutex)
     }
 
     /// Returns at the next signal (or at once if one is pending), after `timeout`, or on cancellation.
     public func wait(timeout: Duration) async {
-        let ready = lock.withLock {
+        let ready = locked {
             defer { pending = false }
             return pending
         }
@@ -54,19 +84,19 @@ public final class WakeSignal: @unchecked Sendable {
     private func next() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                lock.lock()
+                pthread_mutex_lock(mutex)
                 if pending {
                     pending = false
-                    lock.unlock()
+                    pthread_mutex_unlock(mutex)
                     c.resume()
                 } else if let old = waiter {
                     // One waiter at a time; a second one replaces the first, which returns.
                     waiter = c
-                    lock.unlock()
+                    pthread_mutex_unlock(mutex)
                     old.resume()
                 } else {
                     waiter = c
-                    lock.unlock()
+                    pthread_mutex_unlock(mutex)
                 }
             }
         } onCancel: {

@@ -17,8 +17,10 @@ import Testing
         wake.signal()
         wake.block(timeout: .seconds(30))
         let start = ContinuousClock.now
-        wake.block(timeout: .milliseconds(50))  // nothing pending: waits out the timeout
-        #expect(ContinuousClock.now - start >= .milliseconds(50))
+        wake.block(timeout: .milliseconds(1_950))  // nothing pending: waits out the timeout
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(1_950))
+        #expect(waited < .seconds(20), "the deadline's seconds and nanoseconds add up")
     }
 
     @Test func anotherThreadWakesABlockedOne() async {
