@@ -53,16 +53,16 @@ extension Store: OutboxQueue {
             return out
     }
 
-    /// How many rows one `WHERE id IN (…)` statement updates at most.
+    /// How many rows one `WHERE id IN (…)` statement updates at most, and its places.
     static let inChunk = 64
+    private static let inPlaces = Array(repeating: "?", count: inChunk).joined(separator: ", ")
 
     /// Updates rows by id, up to `inChunk` per statement (unused places bound to NULL,
     /// which matches nothing): a statement per row cost twice SQLite's own work on it.
     /// `set` may hold one `?`, bound to `value`.
     func updateEach(_ ids: [Int64], set: String, _ value: Int64? = nil, _ db: Database) throws {
         guard !ids.isEmpty else { return }
-        let places = Array(repeating: "?", count: Self.inChunk).joined(separator: ", ")
-        let st = try db.cachedStatement(sql: "UPDATE outbox SET \(set) WHERE id IN (\(places))")
+        let st = try db.cachedStatement(sql: "UPDATE outbox SET \(set) WHERE id IN (\(Self.inPlaces))")
         var start = 0
         while start < ids.count {
             let chunk = ids[start ..< min(start + Self.inChunk, ids.count)]

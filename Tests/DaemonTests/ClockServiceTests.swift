@@ -8,13 +8,6 @@ import TestSupport
 import Testing
 
 @Suite struct ClockServiceTests {
-    final class Seen: @unchecked Sendable {
-        private let lock = NSLock()
-        private var types: [String] = []
-        func add(_ notices: [Notice]) { lock.withLock { types += notices.map(\.type) } }
-        var all: [String] { lock.withLock { types } }
-    }
-
     /// A store with one line whose estimate passed long ago.
     func overdueStore(_ root: TempDirectory) throws -> Store {
         let store = try Store(directory: root.sub("state"), subscriptions: [Subscription(endpoint: "email", events: ["backorder.overdue"])])
@@ -30,9 +23,9 @@ import Testing
         let root = TempDirectory()
         let store = try overdueStore(root)
         let gate = Gate()
-        let seen = Seen()
+        let seen = LogLines()  // the notice types, as they come
         let clock = ClockService(store: store, wake: WakeSignal(), logger: Logger(label: "test"), now: { Script.t0 + .days(3) },
-                                 onNotices: { seen.add($0) }, startAfter: gate)
+                                 onNotices: { for n in $0 { seen.append(n.type) } }, startAfter: gate)
         let task = Task { try await clock.run() }
         defer { task.cancel() }
         // An absence cannot be awaited: give an ungated clock ample time (it passes in

@@ -1,31 +1,25 @@
 @testable import Daemon
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @Suite struct LogfmtHandlerTests {
-    final class Lines: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func add(_ s: String) { lock.withLock { lines.append(s) } }
-        var all: [String] { lock.withLock { lines } }
-    }
-
-    func logger(_ lines: Lines, metadata: Logger.Metadata = [:]) -> Logger {
-        var handler = LogfmtHandler(label: "t", level: .info) { lines.add($0) }
+    func logger(_ lines: LogLines, metadata: Logger.Metadata = [:]) -> Logger {
+        var handler = LogfmtHandler(label: "t", level: .info) { lines.append($0) }
         handler.metadata = metadata
         return Logger(label: "t") { _ in handler }
     }
 
     @Test func idsComeFirstInAFixedOrderThenTheRestAlphabetically() {
-        let lines = Lines()
+        let lines = LogLines()
         logger(lines).info("delivered", metadata: ["ms": "3", "attempt": "1", "type": "backorder.ready", "endpoint": "email",
                                                    "webhook_id": "msg_1", "order": "O-1", "status": "204", "sku": "S-1"])
         #expect(lines.all == ["level=info event=delivered order=O-1 sku=S-1 webhook_id=msg_1 endpoint=email type=backorder.ready attempt=1 ms=3 status=204\n"])
     }
 
     @Test func handlerMetadataMergesAndTheEventWins() {
-        let lines = Lines()
+        let lines = LogLines()
         logger(lines, metadata: ["zone": "a", "file": "x.csv"]).warning("skipped", metadata: ["zone": "b"])
         #expect(lines.all == ["level=warning event=skipped file=x.csv zone=b\n"])
     }
@@ -45,7 +39,7 @@ import Testing
     }
 
     @Test func contactDetailsAreMaskedAndSecretsNeverPrinted() {
-        let lines = Lines()
+        let lines = LogLines()
         logger(lines).info("x", metadata: ["email": "ann@example.com", "customer_phone": "+15551234567",
                                            "secret": "whsec_abc", "api_token": "t0k3n", "order": "O-1"])
         let line = lines.all.joined()
