@@ -245,6 +245,24 @@ enum EventType {
         #expect(receiver.received.count == 40)
     }
 
+    @Test func theGlobalAndPerEndpointCapsHold() async throws {
+        // Slow answers keep every request open long enough for the caps to bind:
+        // email may have 3 under way, sms 8, and both together 5.
+        let receiver = ScriptedReceiver(secret: secret) { _, _ in .slow(.milliseconds(40), 204) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email", "sms"])
+        try h.enqueue(40)
+        h.start([DispatchHarness.target("email", url + "/email", maxInFlight: 3), DispatchHarness.target("sms", url + "/sms", maxInFlight: 8)],
+                concurrency: 5)
+        try await h.waitFor("all delivered") { $0.count == 80 && $0.allSatisfy { $0.state == "delivered" } }
+        await h.stop()
+        await receiver.stop()
+        #expect(receiver.received.count == 80)
+        #expect(receiver.peakConcurrent(path: "/hook/email") == 3)
+        #expect(receiver.peakConcurrent() == 5)
+        #expect(receiver.peakConcurrent(path: "/hook/sms") >= 2)
+    }
+
     @Test func messagesClaimedAheadGoBackUnsentWhenTheBreakerOpens() async throws {
         // Every request fails: the breaker opens after 3. Messages claimed ahead of the
         // open breaker must go back to the queue with no attempt counted and no lease.

@@ -24,6 +24,8 @@ public final class ScriptedReceiver: @unchecked Sendable {
 
     private let lock = NSLock()
     private var log: [Received] = []
+    private var open: [String: Int] = [:]
+    private var peaks: [String: Int] = [:]
     private let signer: WebhookSigner
     private let script: @Sendable (Int, Received) -> Reply
     private let server: HTTPServer
@@ -38,6 +40,14 @@ public final class ScriptedReceiver: @unchecked Sendable {
     /// Starts listening; returns the URL to post to.
     public func start() async throws -> String {
         await server.appendRoute("POST *") { [self] request in
+            let path = request.path
+            lock.withLock {
+                for key in ["", path] {
+                    open[key, default: 0] += 1
+                    peaks[key] = max(peaks[key, default: 0], open[key]!)
+                }
+            }
+            defer { lock.withLock { for key in ["", path] { open[key]! -= 1 } } }
             let body = try await request.bodyData
             let id = request.headers[HTTPHeader("webhook-id")] ?? ""
             let ts = Int64(request.headers[HTTPHeader("webhook-timestamp")] ?? "") ?? 0
@@ -70,6 +80,9 @@ public final class ScriptedReceiver: @unchecked Sendable {
     }
 
     public var received: [Received] { lock.withLock { log } }
+
+    /// The most requests under way at once, on one path or (with `nil`) on all.
+    public func peakConcurrent(path: String? = nil) -> Int { lock.withLock { peaks[path ?? "", default: 0] } }
 
     enum ReceiverError: Error { case noPort }
 }
