@@ -27,6 +27,28 @@ public struct HTTPResult: Sendable, Equatable {
     /// At most 64 KiB of the response body.
     public var body: [UInt8]
     public var elapsed: Duration
+
+    /// Why a request handed to `CurlClient.send` was never started.
+    public static let notSentCode = -1
+
+    /// Handed back unsent by `CurlClient.withdraw` or at shutdown: no request was made.
+    static func notSent(_ why: String) -> HTTPResult {
+        HTTPResult(status: 0, curlCode: notSentCode, curlError: why, retryAfter: nil, body: [], elapsed: .zero)
+    }
+
+    /// True when no request was made (withdrawn or shut down before it started).
+    public var wasNotSent: Bool { curlCode == Self.notSentCode }
+}
+
+/// A cap on how many of a `CurlClient`'s transfers run at once. A request handed to
+/// `send` with limits waits on the curl thread until every one of them has room, and
+/// starts there as soon as a transfer ends — no round trip through the caller.
+public final class TransferLimit: @unchecked Sendable {
+    // Both guarded by the client's mutex.
+    fileprivate var maximum: Int
+    fileprivate var running = 0
+
+    public init(max: Int) { maximum = max }
 }
 
 /// libcurl's multi interface on a thread of its own.
@@ -42,7 +64,8 @@ public final class CurlClient: @unchecked Sendable {
 
     private let multi: UnsafeMutableRawPointer
     private var mutex = pthread_mutex_t()
-    private var queue: [Transfer] = []
+    /// Handed over and not started (guarded by `mutex`), in the order they came.
+    private var waiting: [Transfer] = []
     private var stopping = false
     private var thread: pthread_t?
     private let userAgent: String
@@ -98,22 +121,65 @@ public final class CurlClient: @unchecked Sendable {
         }
     }
 
-    /// Hands requests to the curl thread at once; `done` is called on that thread once
-    /// per request, with its index in `requests`, as each ends. Keep `done` short: it
-    /// runs between transfers.
-    public func send(_ requests: [HTTPPost], done: @escaping @Sendable (Int, HTTPResult) -> Void) {
+    /// Hands requests to the curl thread; each starts once every one of `limits` has
+    /// room (at once, with none). `done` is called once per request, with its index in
+    /// `requests`, as each ends — on the curl thread, or on the thread that calls
+    /// `withdraw`. Keep `done` short: it runs between transfers.
+    public func send(_ requests: [HTTPPost], limits: [TransferLimit] = [], done: @escaping @Sendable (Int, HTTPResult) -> Void) {
         guard !requests.isEmpty else { return }
         pthread_mutex_lock(&mutex)
         if stopping {
             pthread_mutex_unlock(&mutex)
-            for i in requests.indices {
-                done(i, HTTPResult(status: 0, curlCode: -1, curlError: "shutting down", retryAfter: nil, body: [], elapsed: .zero))
-            }
+            for i in requests.indices { done(i, .notSent("shutting down")) }
             return
         }
-        for (i, r) in requests.enumerated() { queue.append(Transfer(request: r, index: i, done: done)) }
+        for (i, r) in requests.enumerated() { waiting.append(Transfer(request: r, index: i, limits: limits, done: done)) }
         pthread_mutex_unlock(&mutex)
         curl_multi_wakeup(multi)
+    }
+
+    /// Sets how many transfers `limit` lets run at once; a raised cap takes effect at once.
+    public func setMaximum(_ limit: TransferLimit, _ max: Int) {
+        pthread_mutex_lock(&mutex)
+        let raised = max > limit.maximum
+        limit.maximum = max
+        pthread_mutex_unlock(&mutex)
+        if raised { curl_multi_wakeup(multi) }
+    }
+
+    /// Takes back the requests under `limit` that have not started: each one's `done`
+    /// is called on this thread with a result whose `wasNotSent` is true. Returns how
+    /// many. Requests already under way run to their end.
+    @discardableResult
+    public func withdraw(_ limit: TransferLimit) -> Int {
+        pthread_mutex_lock(&mutex)
+        var taken: [Transfer] = []
+        waiting.removeAll { t in
+            guard t.limits.contains(where: { $0 === limit }) else { return false }
+            taken.append(t)
+            return true
+        }
+        pthread_mutex_unlock(&mutex)
+        for t in taken { t.done(t.index, .notSent("withdrawn before it was sent")) }
+        return taken.count
+    }
+
+    /// Under `mutex`: removes from `waiting`, in order, each transfer all of whose limits
+    /// have room, and counts it in them.
+    private func takeStartable() -> [Transfer] {
+        guard !waiting.isEmpty else { return [] }
+        var start: [Transfer] = []
+        var kept: [Transfer] = []
+        for t in waiting {
+            if t.limits.allSatisfy({ $0.running < $0.maximum }) {
+                for l in t.limits { l.running += 1 }
+                start.append(t)
+            } else {
+                kept.append(t)
+            }
+        }
+        if !start.isEmpty { waiting = kept }
+        return start
     }
 
     // MARK: - The curl thread
@@ -121,10 +187,12 @@ public final class CurlClient: @unchecked Sendable {
     private func loop() {
         while true {
             pthread_mutex_lock(&mutex)
-            let incoming = queue
-            queue.removeAll(keepingCapacity: true)
+            let incoming = takeStartable()
             let stop = stopping
+            var unsent: [Transfer] = []
+            if stop { swap(&unsent, &waiting) }
             pthread_mutex_unlock(&mutex)
+            for t in unsent { t.done(t.index, .notSent("shutting down")) }
             for t in incoming { start(t) }
             if stop && running.isEmpty { break }
             var still: Int32 = 0
@@ -185,8 +253,11 @@ public final class CurlClient: @unchecked Sendable {
         curl_multi_add_handle(multi, h)
     }
 
+    /// Hands each finished transfer's result to its `done` — after starting, in the
+    /// room the finished ones leave, what waits to start.
     private func drainFinished() {
         var left: Int32 = 0
+        var ended: [(Transfer, HTTPResult)] = []
         while let msg = curl_multi_info_read(multi, &left) {
             guard msg.pointee.msg == CURLMSG_DONE, let h = msg.pointee.easy_handle else { continue }
             let code = msg.pointee.data.result
@@ -215,8 +286,15 @@ public final class CurlClient: @unchecked Sendable {
             let result = HTTPResult(status: status, curlCode: codeValue, curlError: message,
                                     retryAfter: retry > 0 ? Int(retry) : nil,
                                     body: t.body, elapsed: ContinuousClock.now - t.started)
-            t.done(t.index, result)
+            ended.append((t, result))
         }
+        guard !ended.isEmpty else { return }
+        pthread_mutex_lock(&mutex)
+        for (t, _) in ended { for l in t.limits { l.running -= 1 } }
+        let next = takeStartable()
+        pthread_mutex_unlock(&mutex)
+        for t in next { start(t) }
+        for (t, result) in ended { t.done(t.index, result) }
     }
 
     /// The headers as a `curl_slist` in one allocation (nodes, then the NUL-terminated
@@ -243,14 +321,16 @@ public final class CurlClient: @unchecked Sendable {
     private final class Transfer: @unchecked Sendable {
         let request: HTTPPost
         let index: Int
+        let limits: [TransferLimit]
         let done: @Sendable (Int, HTTPResult) -> Void
         var headers: UnsafeMutablePointer<curl_slist>?
         var body: [UInt8] = []
         var started = ContinuousClock.now
 
-        init(request: HTTPPost, index: Int, done: @escaping @Sendable (Int, HTTPResult) -> Void) {
+        init(request: HTTPPost, index: Int, limits: [TransferLimit], done: @escaping @Sendable (Int, HTTPResult) -> Void) {
             self.request = request
             self.index = index
+            self.limits = limits
             self.done = done
         }
     }

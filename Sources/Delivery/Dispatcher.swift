@@ -114,36 +114,35 @@ public final class Dispatcher: Service, @unchecked Sendable {
         var isEmpty: Bool { lock.withLock { items.isEmpty } }
     }
 
-    /// One loop, no task per request. Each turn: take what finished; at once send what
-    /// was claimed ahead, so the curl thread is not kept waiting on the store; then log
-    /// and classify the finished requests, record them and claim the next batch in one
-    /// transaction, send what may start, and wait until something finishes, a wake, or
-    /// a timer.
+    /// One loop, no task per request. Each turn: take what finished; log and classify
+    /// it; record the outcomes and claim the next messages in one transaction; sign the
+    /// claimed messages and hand them to the client; wait until something finishes, a
+    /// wake, or a timer.
     ///
-    /// Claiming ahead (up to one batch per endpoint) happens only while the endpoint's
-    /// breaker is closed; messages claimed ahead go back to the queue, unsent, when the
-    /// breaker opens, the endpoint goes away, or on shutdown.
+    /// The client starts each handed message itself as soon as the global and the
+    /// endpoint's `TransferLimit` have room, so the requests under way are topped up
+    /// while this loop writes to the store. While an endpoint's breaker is closed, up to
+    /// twice its `max_in_flight` are handed over (one round under way, one waiting);
+    /// what waits is withdrawn, unsent, and goes back to the queue when the breaker
+    /// opens, the endpoint goes away, or on shutdown.
     private func loop() {
         var breakers: [String: CircuitBreaker] = [:]
-        var inFlight: [String: Int] = [:]
+        var handed: [String: Int] = [:]  // handed to the client: waiting or under way
         var total = 0
-        var ready: [String: [OutboxMessage]] = [:]
+        var globalMax = settings.concurrency
+        let global = TransferLimit(max: globalMax)
+        var limits: [String: (limit: TransferLimit, max: Int)] = [:]
         var updates: [DeliveryUpdate] = []
         var errors: [String: String] = [:]
         let finished = Completions()
         var lastReclaim = now()
 
-        /// Sends from `ready` what the global and per-endpoint limits allow.
-        func launch(_ target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
-            guard var pending = ready[target.name], !pending.isEmpty else { return }
-            let room = min(settings.concurrency - total, target.maxInFlight - inFlight[target.name, default: 0], pending.count)
-            guard room > 0 else { return }
-            let taken = pending.prefix(room)
-            pending.removeFirst(room)
-            ready[target.name] = pending.isEmpty ? nil : pending
+        /// Signs `messages` and hands them to the client; customer messages in their
+        /// quiet hours are postponed instead.
+        func hand(_ messages: [OutboxMessage], to target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
             var send: [OutboxMessage] = []
-            send.reserveCapacity(taken.count)
-            for m in taken {
+            send.reserveCapacity(messages.count)
+            for m in messages {
                 if let quiet = target.quietHours, m.isCustomerMessage,
                    let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
                     updates.append(.postpone(rowID: m.rowID, until: until))
@@ -153,8 +152,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
                     send.append(m)
                 }
             }
-            guard !send.isEmpty else { return }
-            inFlight[target.name, default: 0] += send.count
+            guard !send.isEmpty, let limit = limits[target.name]?.limit else { return }
+            handed[target.name, default: 0] += send.count
             total += send.count
             let ts = t.milliseconds / 1000
             let posts = send.map { m in
@@ -166,7 +165,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
             let wake = self.wake
             let name = target.name
             let sent = send
-            client.send(posts) { i, result in
+            client.send(posts, limits: [global, limit]) { i, result in
                 if finished.add(Finished(message: sent[i], endpoint: name, result: result)) { wake.signal() }
             }
         }
@@ -176,52 +175,68 @@ public final class Dispatcher: Service, @unchecked Sendable {
             let settings = self.settings  // one snapshot per turn (a reload swaps it)
             let targets = self.targets
             let draining = isDraining
+            if settings.concurrency != globalMax {
+                globalMax = settings.concurrency
+                client.setMaximum(global, globalMax)
+            }
+            for target in targets {
+                if let (limit, max) = limits[target.name] {
+                    if max != target.maxInFlight {
+                        client.setMaximum(limit, target.maxInFlight)
+                        limits[target.name] = (limit, target.maxInFlight)
+                    }
+                } else {
+                    limits[target.name] = (TransferLimit(max: target.maxInFlight), target.maxInFlight)
+                }
+            }
+            // Not to be sent after all: back to the queue (they come back as finished, unsent).
+            if draining {
+                if total > 0 { client.withdraw(global) }
+            } else {
+                for (name, entry) in limits where handed[name, default: 0] > 0 && !targets.contains(where: { $0.name == name }) {
+                    client.withdraw(entry.limit)
+                }
+            }
             let done = finished.take()
             for f in done {
                 total -= 1
-                inFlight[f.endpoint, default: 0] -= 1
+                handed[f.endpoint, default: 0] -= 1
             }
             var t = now()
-            if !draining {
-                for target in targets where breakers[target.name]?.state == .closed { launch(target, at: t, settings: settings) }
-            }
             if !done.isEmpty {
-                t = now()
                 batchLogs {
                     for f in done {
+                        if f.result.wasNotSent {  // withdrawn: no attempt made
+                            updates.append(.postpone(rowID: f.message.rowID, until: t))
+                            continue
+                        }
                         let failed = settle(f, at: t, settings: settings, into: &updates, errors: &errors)
                         if let state = breakers[f.endpoint]?.record(failure: failed, now: t) {
                             logBreaker(f.endpoint, state, breakers[f.endpoint]!)
+                            if state == .open, let limit = limits[f.endpoint]?.limit { client.withdraw(limit) }
                         }
                     }
                 }
             }
-            // Claimed ahead but not to be sent now: back to the queue, attempts unchanged.
-            for (name, held) in ready where draining || breakers[name]?.state != .closed || !targets.contains(where: { $0.name == name }) {
-                for m in held { updates.append(.postpone(rowID: m.rowID, until: t)) }
-                ready[name] = nil
-            }
             var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
             if !draining {
-                var room = settings.concurrency - total
                 for target in targets {
-                    if breakers[target.name] == nil {
-                        breakers[target.name] = CircuitBreaker(threshold: settings.breakerThreshold,
-                                                               initialCooldown: settings.breakerCooldown,
-                                                               maxCooldown: settings.breakerMaxCooldown)
+                    let name = target.name
+                    if breakers[name] == nil {
+                        breakers[name] = CircuitBreaker(threshold: settings.breakerThreshold, initialCooldown: settings.breakerCooldown,
+                                                        maxCooldown: settings.breakerMaxCooldown)
                     }
-                    if breakers[target.name]!.state == .closed {
-                        let want = min(settings.claimBatch, target.maxInFlight) - (ready[target.name]?.count ?? 0)
+                    let mine = handed[name, default: 0]
+                    if breakers[name]!.state == .closed {
+                        let want = min(settings.claimBatch, 2 * target.maxInFlight - mine, 2 * settings.concurrency - total)
                         if want > 0 { plan.append((target, want, false)) }
                         continue
                     }
-                    guard room > 0 else { continue }
-                    var limit = min(target.maxInFlight - inFlight[target.name, default: 0], room)
-                    let allowance = breakers[target.name]!.allowance(now: t) ?? limit
-                    limit = min(limit, allowance)
+                    let room = target.maxInFlight - mine
+                    let allowance = breakers[name]!.allowance(now: t) ?? room
+                    let limit = min(room, allowance)
                     guard limit > 0 else { continue }
                     plan.append((target, limit, allowance == 1))
-                    room -= limit
                 }
             }
             var claimed: [String: [OutboxMessage]] = [:]
@@ -229,7 +244,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 do {
                     claimed = try queue.exchange(record: updates, endpointErrors: errors,
                                                  claim: plan.map { ($0.target.name, $0.limit) }, now: t,
-                                                 // claimed ahead, a message may wait one request's time, then take one
+                                                 // handed over, a message may wait one request's time, then take one
                                                  leaseUntil: t + settings.timeout + settings.timeout + .seconds(30))
                     let retried = updates.contains { if case .retry = $0 { true } else { false } }
                     updates.removeAll(keepingCapacity: true)
@@ -248,8 +263,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 if probing {
                     if messages.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
                 }
-                if !messages.isEmpty { ready[target.name, default: []].append(contentsOf: messages) }
-                launch(target, at: t, settings: settings)
+                if !messages.isEmpty { hand(messages, to: target, at: t, settings: settings) }
             }
             if t - lastReclaim >= .seconds(30) {
                 // Outcomes that could not be recorded (a store error) leave leases to run out.

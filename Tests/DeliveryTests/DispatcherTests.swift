@@ -37,7 +37,7 @@ final class DispatchHarness: @unchecked Sendable {
                 customer: Customer(id: "C\(orders)", name: "N", email: "n@example.com")))))
         }
         records.append(LocatedRecord(line: 1, record: .stock(StockChange(key: key, kind: .delta(Int64(n))))))
-        try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1),
+        _ = try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1),
                                     records: records, readAt: Self.wallClock()))
         wake.signal()
     }
@@ -298,8 +298,8 @@ enum EventType {
         func batch(_ r: [LocatedRecord]) -> IngestBatch {
             IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1), records: r, readAt: DispatchHarness.wallClock())
         }
-        try h.store.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
-        try h.store.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
+        _ = try h.store.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
+        _ = try h.store.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
                                                                                        expectedAt: Script.t0 + .days(20))))]))
         h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(100))
         try await h.waitFor("both delivered") { $0.count == 2 && $0.allSatisfy { $0.state == "delivered" } }
