@@ -97,12 +97,13 @@ public final class Dispatcher: Service, @unchecked Sendable {
     private final class Completions: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [Finished] = []
+        private var threshold = 1
 
-        /// Returns true for the first item after a `take` (the one worth a wake-up).
+        /// Returns true for the item that reaches the threshold (the one worth a wake-up).
         func add(_ f: Finished) -> Bool {
             lock.withLock {
                 items.append(f)
-                return items.count == 1
+                return items.count == threshold
             }
         }
         func take() -> [Finished] {
@@ -111,7 +112,13 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 return items
             }
         }
-        var isEmpty: Bool { lock.withLock { items.isEmpty } }
+        /// Sets how many items are worth a wake-up; false when that many are here already.
+        func wantWake(at n: Int) -> Bool {
+            lock.withLock {
+                threshold = n
+                return items.count < n
+            }
+        }
     }
 
     /// One loop, no task per request. Each turn: take what finished; log and classify
@@ -277,8 +284,13 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 break
             }
             if !updates.isEmpty { continue }  // postponements to record before waiting
-            if finished.isEmpty {
-                wake.block(timeout: drained || total == 0 ? nextWait(breakers) : .seconds(1))
+            // With many handed over, wait for a quarter of them to end (the client keeps
+            // the rest going meanwhile) or 20 ms: fewer, larger turns and transactions.
+            let gather = max(1, total / 4)
+            if finished.wantWake(at: gather) {
+                var wait = drained || total == 0 ? nextWait(breakers) : .seconds(1)
+                if gather > 1 { wait = min(wait, .milliseconds(20)) }
+                wake.block(timeout: wait)
             }
         }
     }
