@@ -40,7 +40,7 @@ public struct HTTPResult: Sendable, Equatable {
     public var wasNotSent: Bool { curlCode == Self.notSentCode }
 }
 
-/// A cap on how many of a `CurlClient`'s transfers run at once. A request handed to
+/// A cap on how many of one `CurlClient`'s transfers run at once. A request handed to
 /// `send` with limits waits on the curl thread until every one of them has room, and
 /// starts there as soon as a transfer ends — no round trip through the caller.
 public final class TransferLimit: @unchecked Sendable {
@@ -54,8 +54,9 @@ public final class TransferLimit: @unchecked Sendable {
 /// libcurl's multi interface on a thread of its own.
 ///
 /// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
-/// the thread runs `curl_multi_poll` and calls each request's completion (or resumes
-/// its continuation, for `post`) when its transfer ends. Easy handles are reused, so
+/// the thread runs `curl_multi_poll`, starts a waiting request as soon as its
+/// `TransferLimit`s have room, and calls each request's completion (or resumes its
+/// continuation, for `post`) when its transfer ends. Easy handles are reused, so
 /// connections stay alive between requests. No callback ever runs on the cooperative
 /// thread pool.
 public final class CurlClient: @unchecked Sendable {

@@ -251,8 +251,9 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 do {
                     claimed = try queue.exchange(record: updates, endpointErrors: errors,
                                                  claim: plan.map { ($0.target.name, $0.limit) }, now: t,
-                                                 // handed over, a message may wait one request's time, then take one
-                                                 leaseUntil: t + settings.timeout + settings.timeout + .seconds(30))
+                                                 // Handed over, a message waits behind at most twice the
+                                                 // concurrency, so two requests' time, then takes one.
+                                                 leaseUntil: t + settings.timeout + settings.timeout + settings.timeout + .seconds(30))
                     let retried = updates.contains { if case .retry = $0 { true } else { false } }
                     updates.removeAll(keepingCapacity: true)
                     errors.removeAll()
