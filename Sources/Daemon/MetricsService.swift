@@ -39,12 +39,21 @@ public final class DaemonMetrics: @unchecked Sendable {
     func delivery(endpoint: String, outcome: String, elapsed: Duration) {
         let (counter, timer) = lock.withLock {
             let key = endpoint + "\u{0}" + outcome
-            let c = deliveries[key] ?? Metrics.Counter(label: "backorderd_deliveries_total",
-                                                        dimensions: [("endpoint", endpoint), ("outcome", outcome)], factory: factory)
-            deliveries[key] = c
-            let t = attempts[endpoint] ?? Metrics.Timer(label: "backorderd_delivery_attempt_seconds", dimensions: [("endpoint", endpoint)],
-                                                        factory: factory)
-            attempts[endpoint] = t
+            let c: Metrics.Counter
+            if let known = deliveries[key] {
+                c = known
+            } else {
+                c = Metrics.Counter(label: "backorderd_deliveries_total", dimensions: [("endpoint", endpoint), ("outcome", outcome)],
+                                    factory: factory)
+                deliveries[key] = c
+            }
+            let t: Metrics.Timer
+            if let known = attempts[endpoint] {
+                t = known
+            } else {
+                t = Metrics.Timer(label: "backorderd_delivery_attempt_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
+                attempts[endpoint] = t
+            }
             return (c, t)
         }
         counter.increment()

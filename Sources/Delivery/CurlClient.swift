@@ -74,6 +74,7 @@ public final class CurlClient: @unchecked Sendable {
 
     // Curl-thread state.
     private var idle: [UnsafeMutableRawPointer] = []
+    private var ended: [(Transfer, HTTPResult)] = []  // reused by each `drainFinished`
     private var running: [Int: Transfer] = [:]
     private var handleURL: [Int: String] = [:]
 
@@ -246,7 +247,7 @@ public final class CurlClient: @unchecked Sendable {
         _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
         // libcurl adds `Expect: 100-continue` to larger bodies only (over 1 KiB in older
         // versions, 1 MiB now); the empty `Expect:` turns it off where it could apply.
-        t.headers = Self.headerList(t.request.headers + (t.request.body.count > 1024 ? ["Expect:"] : []))
+        t.headers = Self.headerList(t.request.body.count > 1024 ? t.request.headers + ["Expect:"] : t.request.headers)
         _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(t.headers))
         let user = Unmanaged.passUnretained(t).toOpaque()
         _ = bo_easy_setopt_ptr(h, CURLOPT_WRITEDATA, UnsafeRawPointer(user))
@@ -258,7 +259,7 @@ public final class CurlClient: @unchecked Sendable {
     /// room the finished ones leave, what waits to start.
     private func drainFinished() {
         var left: Int32 = 0
-        var ended: [(Transfer, HTTPResult)] = []
+        ended.removeAll(keepingCapacity: true)
         while let msg = curl_multi_info_read(multi, &left) {
             guard msg.pointee.msg == CURLMSG_DONE, let h = msg.pointee.easy_handle else { continue }
             let code = msg.pointee.data.result
@@ -296,6 +297,7 @@ public final class CurlClient: @unchecked Sendable {
         pthread_mutex_unlock(&mutex)
         for t in next { start(t) }
         for (t, result) in ended { t.done(t.index, result) }
+        ended.removeAll(keepingCapacity: true)  // let go of the transfers now
     }
 
     /// The headers as a `curl_slist` in one allocation (nodes, then the NUL-terminated
