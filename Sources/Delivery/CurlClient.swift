@@ -7,12 +7,17 @@ public struct HTTPPost: Sendable {
     public var headers: [String]
     public var body: [UInt8]
     public var timeout: Duration
+    /// When set, makes the headers (instead of `headers`) on the curl thread as the
+    /// request starts: a signature over the time it leaves, however long it waited.
+    public var headersAtStart: (@Sendable () -> [String])?
 
-    public init(url: String, headers: [String], body: [UInt8], timeout: Duration) {
+    public init(url: String, headers: [String], body: [UInt8], timeout: Duration,
+                headersAtStart: (@Sendable () -> [String])? = nil) {
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.headersAtStart = headersAtStart
     }
 }
 
@@ -247,7 +252,8 @@ public final class CurlClient: @unchecked Sendable {
         _ = bo_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(min(connectTimeout, t.request.timeout).milliseconds))
         // libcurl adds `Expect: 100-continue` to larger bodies only (over 1 KiB in older
         // versions, 1 MiB now); the empty `Expect:` turns it off where it could apply.
-        t.headers = Self.headerList(t.request.body.count > 1024 ? t.request.headers + ["Expect:"] : t.request.headers)
+        let headers = t.request.headersAtStart?() ?? t.request.headers
+        t.headers = Self.headerList(t.request.body.count > 1024 ? headers + ["Expect:"] : headers)
         _ = bo_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, UnsafeRawPointer(t.headers))
         let user = Unmanaged.passUnretained(t).toOpaque()
         _ = bo_easy_setopt_ptr(h, CURLOPT_WRITEDATA, UnsafeRawPointer(user))

@@ -122,9 +122,9 @@ public final class Dispatcher: Service, @unchecked Sendable {
     }
 
     /// One loop, no task per request. Each turn: take what finished; log and classify
-    /// it; record the outcomes and claim the next messages in one transaction; sign the
-    /// claimed messages and hand them to the client; wait until something finishes, a
-    /// wake, or a timer.
+    /// it; record the outcomes and claim the next messages in one transaction; hand the
+    /// claimed messages to the client (each is signed as its request starts); wait until
+    /// something finishes, a wake, or a timer.
     ///
     /// The client starts each handed message itself as soon as the global and the
     /// endpoint's `TransferLimit` have room, so the requests under way are topped up
@@ -144,8 +144,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
         let finished = Completions()
         var lastReclaim = now()
 
-        /// Signs `messages` and hands them to the client; customer messages in their
-        /// quiet hours are postponed instead.
+        /// Hands `messages` to the client, each to be signed as it starts; customer
+        /// messages in their quiet hours are postponed instead.
         func hand(_ messages: [OutboxMessage], to target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
             var send: [OutboxMessage] = []
             send.reserveCapacity(messages.count)
@@ -162,12 +162,17 @@ public final class Dispatcher: Service, @unchecked Sendable {
             guard !send.isEmpty, let limit = limits[target.name]?.limit else { return }
             handed[target.name, default: 0] += send.count
             total += send.count
-            let ts = t.milliseconds / 1000
+            // Signed as each request starts, on the curl thread: one handed over may wait
+            // for a free connection, and receivers reject a stale `webhook-timestamp`.
+            let signer = target.signer
+            let now = self.now
             let posts = send.map { m in
-                HTTPPost(url: target.url,
-                         headers: ["content-type: application/json", "webhook-id: \(m.webhookID)", "webhook-timestamp: \(ts)",
-                                   "webhook-signature: \(target.signer.signature(id: m.webhookID, timestamp: ts, body: m.body))"],
-                         body: m.body, timeout: settings.timeout.duration)
+                let (id, body) = (m.webhookID, m.body)
+                return HTTPPost(url: target.url, headers: [], body: body, timeout: settings.timeout.duration) {
+                    let ts = now().milliseconds / 1000
+                    return ["content-type: application/json", "webhook-id: \(id)", "webhook-timestamp: \(ts)",
+                            "webhook-signature: \(signer.signature(id: id, timestamp: ts, body: body))"]
+                }
             }
             let wake = self.wake
             let name = target.name

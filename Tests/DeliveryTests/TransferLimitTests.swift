@@ -84,3 +84,30 @@ final class Results: @unchecked Sendable {
         #expect(receiver.received.count == 1)
     }
 }
+
+@Suite(.serialized) struct HeadersAtStartTests {
+    @Test func aWaitingRequestIsSignedWhenItStartsNotWhenItWasHandedOver() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { _, _ in .slow(.milliseconds(1_100), 204) }
+        let url = try await receiver.start()
+        let client = CurlClient(userAgent: "backorderd/test")
+        let signer = try #require(WebhookSigner(secrets: [secret]))
+        let body = Array(#"{"type":"backorder.ready"}"#.utf8)
+        let posts = (0..<2).map { i in
+            HTTPPost(url: url, headers: ["x-ignored: yes"], body: body, timeout: .seconds(5)) {
+                let ts = Int64(Date().timeIntervalSince1970)
+                return ["content-type: application/json", "webhook-id: msg_\(i)", "webhook-timestamp: \(ts)",
+                        "webhook-signature: \(signer.signature(id: "msg_\(i)", timestamp: ts, body: body))"]
+            }
+        }
+        let results = Results()
+        client.send(posts, limits: [TransferLimit(max: 1)]) { results.add($0, $1) }
+        try await eventually("both answered") { results.count == 2 }
+        client.shutdown()
+        await receiver.stop()
+        let got = receiver.received
+        #expect(got.count == 2 && got.allSatisfy(\.signatureValid))
+        #expect(got.map(\.id) == ["msg_0", "msg_1"])
+        // The second waited for the first's 1.1 s answer; its timestamp is when it left.
+        #expect(got[1].timestamp - got[0].timestamp >= 1)
+    }
+}
