@@ -108,3 +108,4 @@ echo "daemon:      $daemon messages/s (signing, durable queue, logging), peak RS
 echo "curl loop:   $loop POSTs/s (bare libcurl multi, one thread)"
 echo "wrk:         $wrkrate requests/s (nginx ceiling)"
 echo "ratios:      daemon/curl loop = $(python3 -c "print(f'{$daemon / $loop:.0%}')"), daemon/wrk = $(python3 -c "print(f'{$daemon / $wrkrate:.0%}')")"
+[ -z "${KEEP:-}" ] || echo "kept:        $work (its nginx still runs; Benchmarks/redeliver.sh $work re-delivers)"
