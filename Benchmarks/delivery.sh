@@ -5,6 +5,7 @@
 # sender) and with wrk (the server's ceiling).
 # usage: Benchmarks/delivery.sh [MESSAGES] [CONCURRENCY]
 set -euo pipefail
+. "$(dirname "$0")/wait_delivered.sh"
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 conc=${2:-64}
@@ -81,17 +82,7 @@ sleep 0.5
 start=$(date +%s.%N)
 ${PERF:-} env ${BENCH_ENV:-X=1} "$bin" run --config "$work/b.toml" 2>"$work/deliver.log" &
 pid=$!
-# Polled from one long-lived sqlite3 (a process per poll, 20 times a second, took
-# CPU from the daemon), one row or none per state, each through its index.
-coproc POLL { sqlite3 "$work/state/backorderd.sqlite" 2>/dev/null; }
-while :; do
-  echo "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'pending' LIMIT 1))
-               + (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'in_flight' LIMIT 1));" >&"${POLL[1]}"
-  read -r left <&"${POLL[0]}" || left=1
-  [ "$left" = "0" ] && break
-  sleep 0.05
-done
-kill "$POLL_PID" 2>/dev/null || true
+wait_delivered "$work/state/backorderd.sqlite"
 end=$(date +%s.%N)
 hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
 kill -TERM $pid; wait $pid || true

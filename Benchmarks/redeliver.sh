@@ -6,6 +6,7 @@
 # path); its nginx is left running (after a reboot: `nginx -c DIR/nginx.conf -p DIR/nginx`).
 # usage: Benchmarks/redeliver.sh DIR [BINARY]
 set -euo pipefail
+. "$(dirname "$0")/wait_delivered.sh"
 w=$1; bin=${2:-.build/release/backorderd}
 db=$w/state/backorderd.sqlite
 # The first time, keep a snapshot of the queued state; start each run from it.
@@ -19,15 +20,7 @@ ng0=$(awk '{print $14+$15}' "/proc/$ng/stat"); cpu0=$(head -1 /proc/stat)
 start=$(date +%s.%N)
 "$bin" run --config "$w/b.toml" 2>"$w/deliver.log" &
 pid=$!
-coproc POLL { sqlite3 "$db" 2>/dev/null; }
-while :; do
-  echo "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'pending' LIMIT 1))
-               + (SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE state = 'in_flight' LIMIT 1));" >&"${POLL[1]}"
-  read -r left <&"${POLL[0]}" || left=1
-  [ "$left" = "0" ] && break
-  sleep 0.05
-done
-kill "$POLL_PID" 2>/dev/null || true
+wait_delivered "$db"
 end=$(date +%s.%N)
 cpu1=$(head -1 /proc/stat); ng1=$(awk '{print $14+$15}' "/proc/$ng/stat")
 python3 -c "a='$cpu0'.split()[1:];b='$cpu1'.split()[1:];d=[int(y)-int(x) for x,y in zip(a,b)];t=sum(d);print(f'machine: busy {100*(t-d[3]-d[4])/t:.0f}% (user {100*d[0]/t:.0f}, system {100*d[2]/t:.0f}, softirq {100*d[6]/t:.0f}, steal {100*d[7]/t:.0f})')"
