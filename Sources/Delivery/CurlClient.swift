@@ -176,16 +176,12 @@ public final class CurlClient: @unchecked Sendable {
     private func takeStartable() -> [Transfer] {
         guard !waiting.isEmpty else { return [] }
         var start: [Transfer] = []
-        var kept: [Transfer] = []
-        for t in waiting {
-            if t.limits.allSatisfy({ $0.running < $0.maximum }) {
-                for l in t.limits { l.running += 1 }
-                start.append(t)
-            } else {
-                kept.append(t)
-            }
+        waiting.removeAll { t in  // in place, keeping the order of the rest
+            guard t.limits.allSatisfy({ $0.running < $0.maximum }) else { return false }
+            for l in t.limits { l.running += 1 }
+            start.append(t)
+            return true
         }
-        if !start.isEmpty { waiting = kept }
         return start
     }
 
