@@ -5,7 +5,12 @@ public enum SpanSyntax {
         ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
     ]
 
-    /// Returns nil when `text` is not a duration; the caller names the key.
+    /// The longest duration any setting accepts: 100 years. Longer ones are a typo, and
+    /// past about 292 million years they would not fit the milliseconds they are kept in.
+    public static let longest = Span.days(36_500)
+
+    /// Returns nil when `text` is not a duration; the caller names the key. A duration
+    /// too long to hold saturates (and is then longer than `longest`), it never traps.
     public static func parse(_ text: String) -> Span? {
         let trimmed = text.trimmingSpaces()
         guard let split = trimmed.firstIndex(where: { !$0.isASCII || !$0.isNumber }),
@@ -16,7 +21,7 @@ public enum SpanSyntax {
         guard digits.count <= 15, let value = Int64(digits),
               let factor = units.first(where: { $0.suffix == unit })?.ms
         else { return nil }
-        return Span(milliseconds: value * factor)
+        return Span(milliseconds: Span.saturating(value, factor))
     }
 
     public static func format(_ span: Span) -> String {

@@ -73,7 +73,7 @@ public enum ConfigLoader {
         }
         inbox.settle = inboxR.span("settle", default: .seconds(2), min: .zero)
         inbox.batchLines = inboxR.int("batch_lines", default: 10_000, range: 1...1_000_000)
-        inbox.pollInterval = inboxR.optionalSpan("poll_interval", min: Span(milliseconds: 100))
+        inbox.pollInterval = inboxR.optionalSpan("poll_interval", min: Span(milliseconds: 100), allowOff: true)
         inboxR.finish()
         r.merge(inboxR)
 
@@ -267,10 +267,22 @@ public enum ConfigLoader {
         }
     }
 
-    /// Whether a host name or address is on this machine.
+    /// Whether a URL's host is this machine: exactly `localhost`, an IPv4 literal in
+    /// 127.0.0.0/8 or the IPv6 literal `::1` (bracketed or not). Decided from the parsed
+    /// address, never from a text prefix: `127.attacker.example` is a remote name.
     public static func isLoopback(_ host: String) -> Bool {
-        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+        var h = host.lowercased()
+        if h.hasPrefix("["), h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+        if h == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, h, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, h, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { b in b.prefix(15).allSatisfy { $0 == 0 } && b[15] == 1 }
+        }
+        return false
     }
 
     static func splitHostPort(_ s: String) -> (String, Int)? {

@@ -119,15 +119,25 @@ struct TableReader {
         optionalSpan(key, min: min) ?? d
     }
 
-    mutating func optionalSpan(_ key: String, min: Span) -> Span? {
+    /// A duration, or nil when the key is absent. `"off"` is a value only where `allowOff`
+    /// says so (it then reads as nil too); everywhere else it is a problem.
+    mutating func optionalSpan(_ key: String, min: Span, allowOff: Bool = false) -> Span? {
         guard let v = take(key) else { return nil }
         guard let s = v.string else {
             problem(key, "must be a duration string such as \"250ms\", \"5s\", \"10m\", \"6h\" or \"21d\", got \(v.type)")
             return nil
         }
-        if s == "off" || s == "0" && min == .zero { return s == "off" ? nil : .zero }
+        if s == "off" {
+            if !allowOff { problem(key, "cannot be \"off\"; give a duration such as \"5s\", or remove the key for the default") }
+            return nil
+        }
+        if s == "0", min == .zero { return .zero }
         guard let span = SpanSyntax.parse(s) else {
             problem(key, "'\(s)' is not a duration; write e.g. \"250ms\", \"5s\", \"10m\", \"6h\" or \"21d\"")
+            return nil
+        }
+        guard span <= SpanSyntax.longest else {
+            problem(key, "\(s) is too long; use at most \(SpanSyntax.longest) (100 years)")
             return nil
         }
         guard span >= min else {

@@ -24,7 +24,11 @@ public enum Outcome: Equatable, Sendable {
             case 6: return .retry(reason: "dns", after: nil)
             case 7: return .retry(reason: "connect", after: nil)
             case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91: return .retry(reason: "tls", after: nil)
-            case 1, 3: return .permanent(reason: "bad_url")
+            // 1 is also what libcurl says when a receiver answers bytes that are not
+            // HTTP (an HTTP/0.9 reply): a fault of the other end, worth retrying. The
+            // configuration only accepts http(s) URLs, so no scheme is really unsupported.
+            case 1: return .retry(reason: "protocol", after: nil)
+            case 3: return .permanent(reason: "bad_url")
             default: return .retry(reason: "network", after: nil)
             }
         }

@@ -100,6 +100,17 @@ import Testing
         (minimal + "\n" + endpoint.replacingOccurrences(of: "\"email\"", with: "\"e mail\""), ["endpoints[0].name"]),
         (minimal + "\n" + endpoint + "\n" + endpoint, ["endpoints[1].name"]),
         ("[inbox\ndirectory = 1", ["line 1"]),
+        // Durations too long to keep, and "off" where it means nothing.
+        (minimal + "\n[delivery]\nmax_age = \"999999999999999d\"", ["delivery.max_age"]),
+        (minimal.replacingOccurrences(of: "[state]", with: "settle = \"100000000000000h\"\n[state]"), ["inbox.settle"]),
+        (minimal + "\n[policy]\nlong_wait = \"36501d\"", ["policy.long_wait"]),
+        (minimal + "\n[delivery]\ntimeout = \"off\"", ["delivery.timeout"]),
+        (minimal + "\n[policy]\ngrace = \"off\"", ["policy.grace"]),
+        (minimal.replacingOccurrences(of: "[state]", with: "settle = \"off\"\n[state]"), ["inbox.settle"]),
+        // A host that only looks like loopback is remote.
+        (minimal + "\n" + endpoint.replacingOccurrences(of: "https://mailer.example.com", with: "http://127.attacker.example"), ["endpoints[0].url"]),
+        (minimal + "\n" + endpoint.replacingOccurrences(of: "https://mailer.example.com", with: "http://127.0.0.1.nip.io"), ["endpoints[0].url"]),
+        (minimal + "\n" + endpoint.replacingOccurrences(of: "https://mailer.example.com", with: "http://localhost.example"), ["endpoints[0].url"]),
     ] as [(String, [String])])
     func namesEveryProblem(text: String, keys: [String]) {
         let found = problems(text)
@@ -120,6 +131,20 @@ import Testing
             """
         let keys = problems(text).map(\.key)
         #expect(keys == ["inbox.settle", "state.directory", "policy.allocation", "delivery.concurrency"])
+    }
+
+    @Test(arguments: [
+        ("localhost", true), ("LOCALHOST", true), ("127.0.0.1", true), ("127.255.3.4", true), ("::1", true), ("[::1]", true),
+        ("0:0:0:0:0:0:0:1", true), ("127.attacker.example", false), ("127.0.0.1.nip.io", false), ("localhost.example", false),
+        ("128.0.0.1", false), ("::2", false), ("::ffff:127.0.0.1", false), ("", false), ("127.1", false),
+    ] as [(String, Bool)])
+    func loopbackIsDecidedFromTheParsedAddress(host: String, loopback: Bool) {
+        #expect(ConfigLoader.isLoopback(host) == loopback, "\(host)")
+    }
+
+    @Test func offIsAValueOnlyForThePollInterval() throws {
+        let text = Self.minimal.replacingOccurrences(of: "[state]", with: "poll_interval = \"off\"\n[state]")
+        #expect(try ConfigLoader.parse(text, path: "/etc/b.toml").inbox.pollInterval == nil)
     }
 
     @Test func httpIsAllowedToLoopbackOrWhenInsecureIsSet() throws {

@@ -14,9 +14,10 @@ import Testing
     }
 
     static func fixture() throws -> Fixture {
+        // Vendored in the repository (Tests/Fixtures/README.md names its source).
         var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { dir = dir.deletingLastPathComponent() }
-        let url = dir.appendingPathComponent("shared/fixtures/standard-webhooks-signature.json")
+        for _ in 0..<2 { dir = dir.deletingLastPathComponent() }
+        let url = dir.appendingPathComponent("Fixtures/standard-webhooks-signature.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
 
@@ -85,6 +86,10 @@ import Testing
         (0, 28, .retry(reason: "timeout", after: nil)),
         (0, 60, .retry(reason: "tls", after: nil)),
         (0, 56, .retry(reason: "network", after: nil)),
+        // An answer that is not HTTP (libcurl's code 1, "HTTP/0.9 not allowed") is the
+        // receiver's fault of the moment: retried, not dead-lettered at once.
+        (0, 1, .retry(reason: "protocol", after: nil)),
+        (0, 3, .permanent(reason: "bad_url")),
     ])
     func classifies(status: Int, curl: Int, expected: Outcome) {
         #expect(Outcome.classify(result(status, curl: curl)) == expected)
@@ -93,6 +98,16 @@ import Testing
     @Test func retryAfterIsKept() {
         #expect(Outcome.classify(result(429, retryAfter: 7)) == .retry(reason: "throttled", after: .seconds(7)))
         #expect(Outcome.classify(result(503, retryAfter: 2)) == .retry(reason: "http_503", after: .seconds(2)))
+    }
+
+    @Test func anAbsurdRetryAfterSaturatesAndIsCappedAtMaxBackoff() {
+        // 9.3e15 s once overflowed the milliseconds of a span and trapped the daemon.
+        let outcome = Outcome.classify(result(503, retryAfter: 9_300_000_000_000_000))
+        #expect(outcome == .retry(reason: "http_503", after: Span(milliseconds: Int64.max)))
+        guard case .retry(_, let after) = outcome else { return }
+        let policy = RetryPolicy(initialBackoff: .seconds(5), maxBackoff: .hours(6), maxAttempts: 12, maxAge: .hours(72))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: after, jitter: 0.3) == .hours(6))
+        #expect(Instant(milliseconds: 1) + Span(milliseconds: Int64.max) == Instant(milliseconds: Int64.max))
     }
 }
 
