@@ -10,8 +10,10 @@ public struct Decider: Sendable {
         self.policy = policy
     }
 
-    /// Applies one record, then settles every position it touched.
-    public func apply(_ record: Record, defaultAt: Instant, to ws: inout WorkingSet, events: inout [Event]) {
+    /// Applies one record, then settles every position it touched. A record that would
+    /// take a count past `QuantityLimit.position` is refused before it changes anything.
+    public func apply(_ record: Record, defaultAt: Instant, to ws: inout WorkingSet, events: inout [Event]) throws(RecordError) {
+        try checkBounds(record, in: ws)
         let now: Instant
         var touched: [PositionKey] = []
         switch record {
@@ -88,6 +90,53 @@ public struct Decider: Sendable {
         var seen = Set<PositionKey>()
         for key in touched where seen.insert(key).inserted {
             settle(key, now: now, ws: &ws, events: &events)
+        }
+    }
+
+    /// Refuses a record whose counts would leave the bounds positions are kept in
+    /// (`QuantityLimit`). Reads only; the record's own quantities were bounded when read.
+    func checkBounds(_ record: Record, in ws: WorkingSet) throws(RecordError) {
+        let limit = QuantityLimit.position
+        switch record {
+        case .stock(let s):
+            let p = ws.position(s.key, at: Instant(milliseconds: 0))
+            switch s.kind {
+            case .onHand(let v):
+                guard policy.stockCounts == .net else { return }
+                var total = v + p.reserved  // both bounded: no overflow
+                for l in ws.waitingLines(of: s.key) {
+                    total += l.qty
+                    if total > limit { break }
+                }
+                if total > limit {
+                    throw RecordError("a net count of \(v) plus the units open at \(s.key) makes more than \(limit) on hand")
+                }
+            case .delta(let d):
+                let result = p.onHand + d
+                if result > limit || result < -limit {
+                    throw RecordError("a delta of \(d) takes on_hand of \(s.key) from \(p.onHand) past ±\(limit)")
+                }
+            }
+        case .backorder(let b):
+            guard let line = ws.lines[LineKey(order: b.order, line: b.line)], line.status == .ready,
+                  line.qty != b.qty, line.position == b.key else { return }
+            let reserved = ws.position(b.key, at: Instant(milliseconds: 0)).reserved + (b.qty - line.qty)
+            if reserved > limit {
+                throw RecordError("a quantity of \(b.qty) takes the units reserved at \(b.key) past \(limit)")
+            }
+        case .order(let o):
+            guard o.status == .fulfilled else { return }
+            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? (ws.orderLines[o.order] ?? [])
+            var shipped: [PositionKey: Int64] = [:]
+            for key in keys {
+                guard let line = ws.lines[key], line.status == .ready else { continue }
+                shipped[line.position, default: 0] += line.qty
+            }
+            for (key, qty) in shipped where ws.position(key, at: Instant(milliseconds: 0)).onHand - qty < -limit {
+                throw RecordError("fulfilling \(qty) units takes on_hand of \(key) below -\(limit)")
+            }
+        case .restock:
+            return
         }
     }
 
@@ -197,7 +246,7 @@ public struct Decider: Sendable {
         ws.projectedPrefix[key] = prefix
         p.waitingLines = Int64(waiting.count)
         p.openRestocks = Int64(restocks.count)
-        alerts(&p, now: now, waiting: { waiting.reduce(0) { $0 + (ws.lines[$1]?.qty ?? 0) } },
+        alerts(&p, now: now, waiting: { waiting.reduce(0) { min($0 + (ws.lines[$1]?.qty ?? 0), QuantityLimit.position) } },
                nextRestock: restocks.first?.expectedAt, events: &events)
         ws.put(p)
     }

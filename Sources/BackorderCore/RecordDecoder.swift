@@ -39,8 +39,12 @@ public struct RecordDecoder: Sendable {
             switch (onHand, delta) {
             case (let v?, nil):
                 guard v >= 0 else { throw RecordError("field 'on_hand' must be 0 or more, got \(v)") }
+                guard v <= QuantityLimit.record else { throw RecordError("field 'on_hand' must be at most \(QuantityLimit.record), got \(v)") }
                 return .stock(StockChange(key: key, kind: .onHand(v), at: at))
             case (nil, let d?):
+                guard d >= -QuantityLimit.record, d <= QuantityLimit.record else {
+                    throw RecordError("field 'delta' must be between -\(QuantityLimit.record) and \(QuantityLimit.record), got \(d)")
+                }
                 return .stock(StockChange(key: key, kind: .delta(d), at: at))
             case (nil, nil):
                 throw RecordError("a stock record needs exactly one of 'on_hand' or 'delta', got neither")
@@ -153,6 +157,7 @@ public struct RecordDecoder: Sendable {
     private func positiveInt(_ f: Fields, _ name: String) throws(RecordError) -> Int64 {
         guard let v = try optionalInt(f, name) else { throw RecordError("missing field '\(name)'") }
         guard v > 0 else { throw RecordError("field '\(name)' must be greater than 0, got \(v)") }
+        guard v <= QuantityLimit.record else { throw RecordError("field '\(name)' must be at most \(QuantityLimit.record), got \(v)") }
         return v
     }
 

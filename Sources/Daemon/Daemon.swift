@@ -163,12 +163,12 @@ struct SignallingSink: IngestSink {
 
     func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
     func forget(_ ids: [FileID]) throws { try store.forget(ids) }
-    func apply(_ batch: IngestBatch) throws -> FileCursor {
-        let (notices, cursor) = try store.applyBatch(batch)
-        metrics.batch(records: batch.records.count { $0.line <= cursor.line }, rejects: batch.rejects.count { $0.line <= cursor.line })
+    func apply(_ batch: IngestBatch) throws -> IngestResult {
+        let (notices, result) = try store.applyBatch(batch)
+        metrics.batch(records: result.applied, rejects: result.rejects.count)
         metrics.notices(notices)
         for s in signals { s.signal() }
-        return cursor
+        return result
     }
 }
 

@@ -11,18 +11,26 @@ extension Store {
     static let loadChunk = 64
 
     @discardableResult
-    public func applyBatch(_ batch: IngestBatch) throws -> (notices: [Notice], cursor: FileCursor) {
+    public func applyBatch(_ batch: IngestBatch) throws -> (notices: [Notice], result: IngestResult) {
         try writer.write { db in
             var ws = WorkingSet()
             var events: [Event] = []
             var cursor = batch.cursor
+            var refused: [Reject] = []
+            var applied = 0
             let decider = self.decider  // once per transaction: a reload applies between batches
             for (i, r) in batch.records.enumerated() {
                 // Load in small chunks: a batch committed in part loads only what it applied.
                 if i % Self.loadChunk == 0 {
                     try load(Needs.of(batch.records[i..<min(i + Self.loadChunk, batch.records.count)].lazy.map(\.record)), into: &ws, db)
                 }
-                decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
+                do throws(BackorderCore.RecordError) {
+                    try decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
+                    applied += 1
+                } catch {
+                    // Refused before it changed anything; its line is in the change file.
+                    refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
+                }
                 if events.count >= Self.maxEventsPerTransaction, i < batch.records.count - 1, r.endOffset >= 0 {
                     cursor.offset = r.endOffset
                     cursor.line = r.endLine
@@ -31,9 +39,14 @@ extension Store {
             }
             let notices = try finish(&ws, events: events, now: batch.readAt, db)
             try saveCursor(cursor, at: batch.readAt, db)
+            var all = batch.rejects.filter { $0.line <= cursor.line }
+            if !refused.isEmpty {
+                all += refused
+                all.sort { $0.line < $1.line }
+            }
             // Written before the commit: a crash in between repeats a reject, never loses one.
-            try rejects.append(batch.rejects.filter { $0.line <= cursor.line }, at: batch.readAt)
-            return (notices, cursor)
+            try rejects.append(all, at: batch.readAt)
+            return (notices, IngestResult(cursor: cursor, applied: applied, rejects: all))
         }
     }
 

@@ -121,8 +121,8 @@ public final class Store: IngestSink, @unchecked Sendable {
         }
     }
 
-    public func apply(_ batch: IngestBatch) throws -> FileCursor {
-        try applyBatch(batch).cursor
+    public func apply(_ batch: IngestBatch) throws -> IngestResult {
+        try applyBatch(batch).result
     }
 
     public func forget(_ ids: [FileID]) throws {

@@ -11,10 +11,17 @@ struct Sim {
 
     init(_ policy: DecisionPolicy = DecisionPolicy(lowStockThreshold: 0)) { decider = Decider(policy: policy) }
 
+    /// The reasons of the records the decision pass refused, in order.
+    var refused: [String] = []
+
     @discardableResult
     mutating func apply(_ r: Record, at: Instant = Sim.t0) -> [Event] {
         var events: [Event] = []
-        decider.apply(r, defaultAt: at, to: &ws, events: &events)
+        do {
+            try decider.apply(r, defaultAt: at, to: &ws, events: &events)
+        } catch {
+            refused.append(error.reason)
+        }
         return events
     }
 
