@@ -31,8 +31,9 @@ struct ReplayCommand: ParsableCommand {
                               grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
                               subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])
         let reader = ChangeFileReader(decoder: ZoneRules.decoder(timezone: config.policy.timezone))
-        var batches: [IngestBatch] = []
+        var perFile: [[IngestBatch]] = []
         for path in files {
+            var batches: [IngestBatch] = []
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
@@ -45,8 +46,10 @@ struct ReplayCommand: ParsableCommand {
                 if outcome.batch.cursor == cursor || !outcome.more { break }
                 cursor = outcome.batch.cursor
             }
+            perFile.append(batches)
         }
-        let messages = try store.preview(batches, tickAt: at)
+        let (messages, refused) = try store.preview(perFile, tickAt: at)
+        for r in refused { FileHandle.standardError.write(Data("rejected \(r.file):\(r.line): \(r.reason)\n".utf8)) }
         for m in messages {
             if json {
                 print(String(decoding: m.body, as: UTF8.self))
