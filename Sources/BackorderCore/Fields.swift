@@ -28,9 +28,15 @@ public enum FieldValue: Equatable, Sendable {
 
 /// The flat fields of one record; nested objects are flattened to dotted names
 /// (`customer.email`), exactly as CSV headers spell them.
+///
+/// A record has a dozen fields, searched fastest in a plain array; a line with
+/// thousands of keys (legal JSON, and an attack on anything quadratic) switches to a
+/// hash index past `indexAbove` names, so setting every field stays linear in the line.
 public struct Fields: Sendable {
     public private(set) var names: [String] = []
     public private(set) var values: [FieldValue] = []
+    private var index: [String: Int]? = nil
+    static let indexAbove = 32
 
     public init() {
         names.reserveCapacity(16)
@@ -44,17 +50,29 @@ public struct Fields: Sendable {
 
     /// Sets a field; a repeated name keeps the last value, as most JSON readers do.
     public mutating func set(_ name: String, _ value: FieldValue) {
-        if let i = names.firstIndex(of: name) {
+        if let i = position(of: name) {
             values[i] = value
-        } else {
-            names.append(name)
-            values.append(value)
+            return
+        }
+        names.append(name)
+        values.append(value)
+        if index != nil {
+            index![name] = names.count - 1
+        } else if names.count > Self.indexAbove {
+            var built: [String: Int] = [:]
+            built.reserveCapacity(names.count * 2)
+            for (i, n) in names.enumerated() { built[n] = i }
+            index = built
         }
     }
 
     public subscript(name: String) -> FieldValue? {
-        for i in names.indices where names[i] == name { return values[i] }
-        return nil
+        position(of: name).map { values[$0] }
+    }
+
+    private func position(of name: String) -> Int? {
+        if let index { return index[name] }
+        return names.firstIndex(of: name)
     }
 
     public var count: Int { names.count }
@@ -62,5 +80,6 @@ public struct Fields: Sendable {
     public mutating func removeAll() {
         names.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
+        index = nil
     }
 }

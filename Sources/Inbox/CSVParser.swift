@@ -55,10 +55,13 @@ public struct CSVParser: Sendable {
     }
 
     /// Reads the header row; every column needs a name and `type` must be one of them.
+    /// A UTF-8 byte order mark before it (spreadsheets write one) is not part of it.
     public func header(_ record: UnsafeRawBufferPointer) throws(RecordError) -> [String] {
-        var names = try cells(record)
-        if let first = names.first, first.hasPrefix("\u{FEFF}") { names[0] = String(first.dropFirst()) }
-        names = names.map { $0.trimmingCharacters() }
+        var row = record
+        if row.count >= 3, row[0] == 0xEF, row[1] == 0xBB, row[2] == 0xBF {
+            row = UnsafeRawBufferPointer(rebasing: row[3...])
+        }
+        let names = try cells(row).map { $0.trimmingCharacters() }
         guard names.contains("type") else {
             throw RecordError("CSV header has no 'type' column (columns: \(names.prefix(12).joined(separator: ",")))")
         }

@@ -8,6 +8,10 @@ import BackorderCore
 public final class ChangeFileReader {
     /// Lines longer than this are rejected without being held in memory.
     public static let maxLineBytes = 1 << 20
+    /// A batch also ends after this many bytes, whatever its line count: a file of
+    /// megabyte-wide lines is applied in transactions of bounded time, so the loop beats
+    /// its heartbeat (and systemd's watchdog stays fed) while it works through it.
+    public static let maxBatchBytes: Int64 = 8 << 20
     /// How much of an over-long line `rejected.jsonl` keeps.
     public static let rejectedPrefixBytes = 1024
 
@@ -27,6 +31,8 @@ public final class ChangeFileReader {
     private let json = JSONLineParser()
     private let csv = CSVParser()
     private var fields = Fields()
+    /// The file offset the buffer was last filled from.
+    private var bufferOffset: Int64 = 0
 
     public init(decoder: RecordDecoder, bufferBytes: Int = ChangeFileReader.maxLineBytes + 1) {
         self.decoder = decoder
@@ -54,11 +60,13 @@ public final class ChangeFileReader {
             csvHeader = try rereadHeader(fd: fd, name: cursor.name)
         }
 
+        let firstOffset = cursor.offset
         reading: while true {
-            if batch.lineCount >= maxLines { more = true; break }
+            if batch.lineCount >= maxLines || cursor.offset - firstOffset >= Self.maxBatchBytes { more = true; break }
             let n = pread(fd, buffer.baseAddress, buffer.count, off_t(cursor.offset))
             if n < 0 { throw InboxError.io("reading \(cursor.name)", errno) }
             if n == 0 { break }
+            bufferOffset = cursor.offset
             let view = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             var start = 0
             var inQuotes = false
@@ -101,7 +109,7 @@ public final class ChangeFileReader {
                 i = start
                 inQuotes = false
                 fieldStart = true
-                if batch.lineCount >= maxLines { break }
+                if batch.lineCount >= maxLines || cursor.offset + Int64(start) - firstOffset >= Self.maxBatchBytes { break }
             }
             cursor.offset += Int64(start)
             if start > 0 { continue reading }
@@ -173,7 +181,9 @@ public final class ChangeFileReader {
                 try json.parse(line, into: &fields)
             case .csv:
                 guard let header = csvHeader else {
-                    if lineNumber == 1 {
+                    // The header is the first line that is not blank (a file may start
+                    // with an empty line or a byte order mark).
+                    if lineNumber == 1 || end.offset - Int64(raw.count) <= Self.headerSearchBytes + 1 && onlyBlankBefore(line: raw) {
                         csvHeader = try csv.header(line)
                         return
                     }
@@ -190,12 +200,41 @@ public final class ChangeFileReader {
         }
     }
 
+    /// How far into a CSV file its header may start, after blank lines.
+    static let headerSearchBytes: Int64 = 4096
+
+    /// Whether only blank lines (and a byte order mark) come before `line`, which lies in `buffer`.
+    private func onlyBlankBefore(line: UnsafeRawBufferPointer) -> Bool {
+        guard let base = buffer.baseAddress, let start = line.baseAddress else { return false }
+        let before = UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: UnsafeRawPointer(base).distance(to: start))
+        // Only when the buffer holds the file from its start, so everything before the line is in it.
+        return bufferOffset == 0 && Self.isBlankPrefix(before)
+    }
+
+    static func isBlankPrefix(_ b: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { i = 3 }
+        while i < b.count {
+            switch b[i] {
+            case 0x20, 0x09, 0x0D, 0x0A: i += 1
+            default: return false
+            }
+        }
+        return true
+    }
+
     private func rereadHeader(fd: Int32, name: String) throws(InboxError) -> [String]? {
         let n = pread(fd, buffer.baseAddress, buffer.count, 0)
         if n < 0 { throw InboxError.io("reading \(name)", errno) }
         let view = UnsafeRawBufferPointer(rebasing: buffer[0..<max(n, 0)])
-        guard let nl = view.firstIndex(of: 0x0A) else { return nil }
-        return try? csv.header(UnsafeRawBufferPointer(rebasing: view[0..<nl]))
+        var start = 0
+        while start < view.count {
+            guard let nl = view[start...].firstIndex(of: 0x0A) else { return nil }
+            let line = UnsafeRawBufferPointer(rebasing: view[start..<nl])
+            if !Self.isBlankPrefix(line) { return try? csv.header(line) }
+            start = nl + 1
+        }
+        return nil
     }
 
     /// Finds the end of an over-long line; returns the offset after its `\n`, or nil at end of file.

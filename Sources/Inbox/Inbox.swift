@@ -25,7 +25,8 @@ public final class Inbox: @unchecked Sendable {
     private let now: @Sendable () -> Instant
     private let wake: WakePipe
     private let lock = NSLockish()
-    /// Called each time the loop goes round (at least once a second): the watchdog's pulse.
+    /// Called each time the loop goes round (at least once a second) and after each
+    /// committed batch: the watchdog's pulse.
     public var onLoop: @Sendable () -> Void = {}
 
     // Inbox-thread state.
@@ -238,23 +239,25 @@ public final class Inbox: @unchecked Sendable {
             t.partial = outcome.partial
             let batch = outcome.batch
             guard batch.cursor != t.cursor else { break }
-            let committed: FileCursor
+            let result: IngestResult
             do {
-                committed = try sink.apply(batch)
+                result = try sink.apply(batch)
             } catch {
                 logger.error("store_error", metadata: ["file": "\(name)", "error": "\(error)",
                                                         "action": "nothing was applied; retrying in 1s"])
                 return false
             }
-            for r in batch.rejects where r.line <= committed.line {
+            let committed = result.cursor
+            for r in result.rejects {
                 logger.warning("rejected", metadata: ["file": "\(r.file):\(r.line)", "reason": "\(r.reason)"])
             }
             lock.withLock {
-                _counters.records += batch.records.count { $0.line <= committed.line }
-                _counters.rejected += batch.rejects.count { $0.line <= committed.line }
+                _counters.records += result.applied
+                _counters.rejected += result.rejects.count
                 _counters.batches += 1
             }
             t.cursor = committed
+            onLoop()  // each committed batch is progress: a long file does not starve the watchdog
             // The sink may have committed only part of the batch: read on from where it stopped.
             if !outcome.more && committed == batch.cursor { break }
         }

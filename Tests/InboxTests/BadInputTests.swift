@@ -110,4 +110,42 @@ import Testing
         #expect(rows[1].reason.contains("no usable header"))
         #expect(try h.onHand("S") == nil)
     }
+
+    @Test func readsACSVWithAByteOrderMarkBeforeAQuotedHeader() async throws {
+        let h = H()
+        try h.start()
+        try Files.drop(h.path("bom.csv"), "\u{FEFF}\"type\",\"sku\",\"on_hand\"\r\nstock,B,4\r\n")
+        try await h.waitOnHand("B", 4)
+        #expect(h.rejected.isEmpty, "\(h.rejected)")
+    }
+
+    @Test func findsTheHeaderAfterBlankFirstLines() async throws {
+        let h = H()
+        try h.start()
+        try Files.drop(h.path("blank.csv"), "\n  \r\ntype,sku,on_hand\nstock,E,6\n")
+        try await h.waitOnHand("E", 6)
+        #expect(h.rejected.isEmpty, "\(h.rejected)")
+        h.stop()
+        // After a restart the header is found again from the stored offset.
+        try Files.append(h.path("blank.csv"), "stock,E,8\n")
+        try h.start()
+        try await h.waitOnHand("E", 8)
+    }
+
+    @Test func aRecordPastTheBoundsIsRejectedWithItsLine() async throws {
+        let h = H()
+        try h.start()
+        try Files.drop(h.path("big.jsonl"), [
+            #"{"type":"stock","sku":"X","on_hand":9223372036854775807}"#,
+            #"{"type":"stock","sku":"X","delta":-1000000000001}"#,
+            #"{"type":"restock","po":"P","sku":"X","quantity":1000000000001,"expected_at":"2026-12-01"}"#,
+            #"{"type":"stock","sku":"X","on_hand":2}"#,
+        ].joined(separator: "\n") + "\n")
+        try await h.waitOnHand("X", 2)
+        let rows = try rejected(h)
+        #expect(rows.map(\.line) == [1, 2, 3])
+        #expect(rows[0].reason == "field 'on_hand' must be at most 1000000000000, got 9223372036854775807")
+        #expect(rows[1].reason.contains("field 'delta' must be between -1000000000000 and 1000000000000"))
+        #expect(rows[2].reason.contains("field 'quantity' must be at most 1000000000000"))
+    }
 }
