@@ -134,6 +134,10 @@ public struct LogfmtHandler: LogHandler {
         return value
     }
 
+    /// A logfmt value: bare when it is plain, else in double quotes. Every control or
+    /// invisible formatting character is escaped (`\x1b`, `\n`, `\u202e`), so a value
+    /// from a change file or a receiver cannot move a terminal's cursor, retitle it, or
+    /// forge a log line.
     static func quote(_ s: String) -> String {
         // Fast path: plain ASCII with nothing to escape (ids, numbers, names) as it is.
         var bytes = s
@@ -141,21 +145,47 @@ public struct LogfmtHandler: LogHandler {
             !buf.isEmpty && !buf.contains { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\") }
         }
         if plain { return s }
-        if !s.isEmpty, !s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.isNewline || !$0.isASCII && !$0.isLetter }) {
-            return s
+        var bare = !s.isEmpty
+        for u in s.unicodeScalars {
+            if u == " " || u == "\"" || u == "=" || u == "\\" || needsEscape(u) || !u.isASCII && !u.properties.isAlphabetic {
+                bare = false
+                break
+            }
         }
+        if bare { return s }
         var out = "\""
-        for c in s {
-            switch c {
+        for u in s.unicodeScalars {
+            switch u {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            default: out.append(c)
+            default:
+                if needsEscape(u) {
+                    out += u.value < 0x100 ? "\\x" + hex(u.value, width: 2) : "\\u" + hex(u.value, width: 4)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
             }
         }
         return out + "\""
+    }
+
+    /// Control characters (C0, DEL, C1) and invisible format characters (bidi overrides,
+    /// zero-width joiners, line and paragraph separators).
+    static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { return true }
+        guard !u.isASCII else { return false }
+        switch u.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: return true
+        default: return false
+        }
+    }
+
+    private static func hex(_ v: UInt32, width: Int) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 

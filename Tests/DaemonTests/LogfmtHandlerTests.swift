@@ -33,6 +33,12 @@ import Testing
         ("line\nbreak", "\"line\\nbreak\""),
         ("", "\"\""),
         ("Zürich", "Zürich"),
+        // Terminal escapes from a change file or a file name never reach the log raw.
+        ("O\u{1B}]0;pwned\u{07}\u{1B}[2J", "\"O\\x1b]0;pwned\\x07\\x1b[2J\""),
+        ("\u{1B}[2J", "\"\\x1b[2J\""),
+        ("a\u{7F}b\u{85}c", "\"a\\x7fb\\x85c\""),
+        ("evil\u{202E}txt", "\"evil\\u202etxt\""),
+        ("nul\u{0}", "\"nul\\x00\""),
     ])
     func valuesAreQuotedOnlyWhenTheyMustBe(value: String, expected: String) {
         #expect(LogfmtHandler.quote(value) == expected)
@@ -57,5 +63,17 @@ import Testing
         #expect(writes == ["level=info event=delivered order=O-1\nlevel=warning event=retry_scheduled order=O-2\n"])
         LogfmtHandler.batched({}, write: { writes.append($0) })
         #expect(writes.count == 1, "an empty batch writes nothing")
+    }
+
+    @Test func noControlCharacterOfAnyValueOrKeyReachesTheLine() {
+        let lines = LogLines()
+        var hostile = ""
+        for v in 0..<0x20 { hostile.unicodeScalars.append(Unicode.Scalar(UInt8(v))) }
+        hostile += "\u{7F}\u{9B}\u{2028}"
+        logger(lines).warning("rejected", metadata: ["file": "\(hostile).jsonl", "reason": "\(hostile)", "order": "\(hostile)"])
+        let line = lines.all.joined()
+        let body = line.dropLast()  // the line's own newline
+        #expect(!body.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" }, "\(line)")
+        #expect(line.hasPrefix("level=warning event=rejected order=\"\\x00\\x01"))
     }
 }
