@@ -75,7 +75,6 @@ extension Store {
                 zone = c.customer.timezone
             }
             for target in targets {
-                try supersede(by: notice, endpoint: target.endpoint, db)
                 let s = RawStatement(insert)
                 var b = s
                 b.bind(id)
@@ -88,11 +87,16 @@ extension Store {
                 b.bind(now.milliseconds)
                 b.bind(now.milliseconds)
                 try b.run()
-                guard db.changesCount == 1 else { continue }  // already queued (a replay)
+                // Already queued (a replay, or news that came back to what it was): the
+                // existing message stands, and nothing it would have replaced is touched.
+                guard db.changesCount == 1 else { continue }
+                let rowID = db.lastInsertedRowID
                 var bb = RawStatement(insertBody)
-                bb.bind(db.lastInsertedRowID)
+                bb.bind(rowID)
                 bb.bindBlob(body)
                 try bb.run()
+                // Only a message that was really queued replaces older ones — never itself.
+                try supersede(by: notice, endpoint: target.endpoint, keeping: rowID, db)
             }
         }
     }
@@ -104,12 +108,12 @@ extension Store {
         WHERE endpoint = ? AND order_key = ? AND state IN ('pending', 'in_flight')
         """
 
-    private func supersede(by notice: Notice, endpoint: String, _ db: Database) throws {
+    private func supersede(by notice: Notice, endpoint: String, keeping newID: Int64, _ db: Database) throws {
         let rule = Self.supersedes(notice.type)
         guard !rule.types.isEmpty else { return }
         let rows = try Row.fetchAll(db, sql: Self.liveOfOrderSQL, arguments: [endpoint, notice.orderKey])
         let newLines = Set(notice.lineKeys)
-        for row in rows where (row[3] as String) == "pending" {
+        for row in rows where (row[3] as String) == "pending" && (row[0] as Int64) != newID {
             let type: String = row[1]
             guard rule.types.contains(type) else { continue }
             let lines = Set((row[2] as String).split(separator: "\u{1F}").map(String.init))

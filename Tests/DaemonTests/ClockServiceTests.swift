@@ -37,15 +37,23 @@ import Testing
         try await eventually("the overdue notice after catching up") { seen.all == ["backorder.overdue"] }
     }
 
-    @Test func aGateLetsEveryoneThroughOnceOpenAndOnCancellation() async {
+    @Test func aGateLetsEveryoneThroughOnceOpenAndOnCancellation() async throws {
+        let passed = LogLines()
         let gate = Gate()
-        let waiting = Task { await gate.wait() }
+        let waiting = Task { await gate.wait(); passed.append("waiter") }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(passed.all.isEmpty, "a closed gate holds its waiter")
         gate.open()
+        try await eventually(timeout: .seconds(5), "the waiter goes through once open") { passed.all == ["waiter"] }
         await waiting.value
-        await gate.wait()  // open already: returns at once
+        let late = Task { await gate.wait(); passed.append("late") }
+        try await eventually(timeout: .seconds(5), "an open gate lets a late waiter through at once") { passed.all.last == "late" }
+        await late.value
         let closed = Gate()
-        let cancelled = Task { await closed.wait() }
+        let cancelled = Task { await closed.wait(); passed.append("cancelled") }
         cancelled.cancel()
-        await cancelled.value  // returns although the gate never opened
+        try await eventually(timeout: .seconds(5), "a cancelled waiter returns although the gate never opened") {
+            passed.all.last == "cancelled"
+        }
     }
 }

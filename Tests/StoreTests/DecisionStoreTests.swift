@@ -157,4 +157,24 @@ import Testing
         #expect(rows.map(\.endpoint) == ["staff"])
         #expect(rows[0].body.contains(#""next_restock_at":null"#))
     }
+
+    @Test func aRepeatedNoticeLeavesItsPendingTwinQueued() throws {
+        // The same overdue news twice (a promise moved, then restored): the second has
+        // the same webhook id, so its insert is skipped — and must not supersede the
+        // first, still pending, leaving nothing to send.
+        let root = TempDirectory()
+        let store = try Self.store(root)
+        let promised = Script.t0 + .days(2)
+        _ = try apply(store, [backorder("O-1", promised: promised)])
+        let due = promised + .hours(12)
+        #expect(try store.tick(now: due).map(\.type) == ["backorder.overdue"])
+        _ = try apply(store, [backorder("O-1", promised: promised + .days(30))], at: due)
+        _ = try apply(store, [backorder("O-1", promised: promised)], at: due)
+        let again = try store.tick(now: due + .hours(1))
+        #expect(again.map(\.type) == ["backorder.overdue"])
+        #expect(again.first.map(Store.webhookID) == (try Self.outbox(store)).first?.id, "the same news, the same id")
+        let rows = try Self.outbox(store)
+        #expect(rows.map(\.type) == ["backorder.overdue"], "one message: the repeat was not queued twice")
+        #expect(rows.map(\.state) == ["pending"], "and the one queued is still to be sent")
+    }
 }
