@@ -31,6 +31,7 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .target(name: "CJournal"),
         .target(name: "BackorderCore", swiftSettings: strict),
         .target(
             name: "Inbox",
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "BackorderCore", "Inbox", "Store", "Delivery", "CCurl",
+                "BackorderCore", "Inbox", "Store", "Delivery", "CCurl", "CJournal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -116,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Store", "Delivery", "BackorderCore", "TestSupport",
+            dependencies: ["Daemon", "Store", "Delivery", "BackorderCore", "TestSupport", "CJournal",
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),

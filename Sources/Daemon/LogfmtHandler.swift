@@ -1,21 +1,27 @@
 import Foundation
 import Logging
 
-/// Writes one logfmt line per log call to stderr, for a person tailing journald:
+/// Writes one logfmt line per log call, for a person tailing journald:
 /// `level=info event=<message> key=value …`. journald adds the time and unit.
 ///
+/// The line goes to stderr, or — when stderr is the journal — to journald's native
+/// socket with a priority and one field per key (`LogDestination`, `JournalSink`).
 /// Values under `email` and `phone` keys are masked; anything under a key naming a
 /// secret, token or authorization is never printed.
 public struct LogfmtHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let label: String
-    private let output: @Sendable (String) -> Void
+    private let destination: LogDestination
 
     public init(label: String, level: Logger.Level = .info, output: @escaping @Sendable (String) -> Void = LogfmtHandler.stderr) {
+        self.init(label: label, level: level, destination: .text(output))
+    }
+
+    public init(label: String, level: Logger.Level = .info, destination: LogDestination) {
         self.label = label
         self.logLevel = level
-        self.output = output
+        self.destination = destination
     }
 
     /// One `write(2)` per line, so lines from several threads never interleave — or
@@ -101,7 +107,17 @@ public struct LogfmtHandler: LogHandler {
             line += Self.quote(f.value)
         }
         line += "\n"
-        output(line)
+        switch destination {
+        case .text(let output):
+            output(line)
+        case .prefixed(let output):
+            output("<\(event.level.syslogPriority)>" + line)
+        case .entries(let send):
+            var pairs: [(key: String, value: String)] = [("event", event.message.description)]
+            pairs.reserveCapacity(fields.count + 1)
+            for f in fields { pairs.append((f.key, f.value)) }
+            send(LogEntry(level: event.level, line: line, fields: pairs))
+        }
     }
 
     /// Ids first (in a fixed order), then the rest alphabetically.
@@ -210,6 +226,18 @@ public enum Mask {
 }
 
 extension Logger.Level {
+    /// The syslog priority journald files the entry under (`journalctl -p`).
+    public var syslogPriority: Int {
+        switch self {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
     var short: String {
         switch self {
         case .trace: "trace"

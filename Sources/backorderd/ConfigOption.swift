@@ -22,7 +22,8 @@ struct ConfigOption: ParsableArguments {
 enum Logs {
     static func bootstrap() -> Logger {
         let level = ProcessInfo.processInfo.environment["BACKORDERD_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in LogfmtHandler(label: label, level: level) }
+        let destination = LogDestination.forProcess()  // once: one journal socket for every logger
+        LoggingSystem.bootstrap { label in LogfmtHandler(label: label, level: level, destination: destination) }
         return Logger(label: "backorderd")
     }
 }

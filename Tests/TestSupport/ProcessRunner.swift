@@ -29,12 +29,21 @@ public enum Binary {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    /// Starts the binary in the background; stderr goes to `logPath`.
-    public static func start(_ args: [String], logPath: String, environment: [String: String] = [:]) throws -> Process {
-        let p = process(args, environment)
+    /// Starts the binary in the background; stderr goes to `logPath`. With
+    /// `stderrIsJournal`, `JOURNAL_STREAM` names that file, as systemd names the journal's
+    /// stream for a service whose output goes there.
+    public static func start(_ args: [String], logPath: String, environment: [String: String] = [:],
+                             stderrIsJournal: Bool = false) throws -> Process {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
+        var environment = environment
+        if stderrIsJournal {
+            var st = stat()
+            fstat(log.fileDescriptor, &st)
+            environment["JOURNAL_STREAM"] = "\(st.st_dev):\(st.st_ino)"
+        }
+        let p = process(args, environment)
         p.standardError = log
         p.standardOutput = log
         try p.run()
