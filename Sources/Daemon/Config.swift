@@ -56,9 +56,20 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible {
 
 /// One `[[endpoints]]` entry.
 public struct Endpoint: Sendable, Equatable {
+    /// Where an endpoint's signing secrets came from.
+    public enum SecretSource: Sendable, Equatable {
+        /// `secret = "whsec_…"`: in the configuration file itself.
+        case inline
+        /// `secret_file = "PATH"`.
+        case file(String)
+        /// `secret_credential = "NAME"`: `$CREDENTIALS_DIRECTORY/NAME`, from systemd.
+        case credential(String)
+    }
+
     public var name: String
     public var url: String
     public var secrets: [Secret]
+    public var secretSource: SecretSource = .inline
     public var events: [String]
     public var quietHours: QuietHours?
     public var allowInsecure: Bool

@@ -18,9 +18,9 @@ public enum ConfigLoader {
         }
         var config = try parse(text, path: path)
         try checkTemplates(config)
-        if config.endpoints.contains(where: { !$0.secrets.isEmpty }), text.contains("secret"), text.range(of: "secret *=", options: .regularExpression) != nil,
+        if config.endpoints.contains(where: { $0.secretSource == .inline && !$0.secrets.isEmpty }),
            let mode = permissions(path), mode & 0o077 != 0 {
-            config.warnings.append("\(path) holds a secret and other users can read it (mode \(String(mode, radix: 8))): chmod 600 it, or use secret_file")
+            config.warnings.append("\(path) holds a secret and other users can read it (mode \(String(mode, radix: 8))): chmod 600 it, or move the secret to a credential (secret_credential) or a secret_file")
         }
         return config
     }
@@ -196,10 +196,24 @@ public enum ConfigLoader {
         if !url.isEmpty { checkURL(url, allowInsecure: allowInsecure, &r) }
         var secrets: [Secret] = []
         let inline = r.take("secret")
-        let file = r.path("secret_file", base: base, required: false)
+        var file = r.path("secret_file", base: base, required: false)
+        var fileKey = "secret_file"
+        var source: Endpoint.SecretSource = file.map { .file($0) } ?? .inline
+        if let credential = r.string("secret_credential") {
+            fileKey = "secret_credential"
+            source = .credential(credential)
+            if let path = credentialPath(credential, &r) {
+                if inline != nil || file != nil {
+                    r.problem("secret_credential", "set only one of secret, secret_file and secret_credential")
+                }
+                file = path
+            }
+        }
         switch (inline, file) {
         case (nil, nil):
-            r.problem("secret", "missing: set secret = \"whsec_…\" or secret_file = \"/etc/backorderd/NAME.secret\"")
+            if fileKey == "secret_file" {
+                r.problem("secret", "missing: set secret_credential = \"NAME\" (systemd LoadCredential=), secret_file = \"/etc/backorderd/NAME.secret\" or secret = \"whsec_…\"")
+            }
         case (_?, _?):
             r.problem("secret", "set either secret or secret_file, not both")
         case (let v?, nil):
@@ -214,17 +228,17 @@ public enum ConfigLoader {
         case (nil, let f?):
             if let data = FileManager.default.contents(atPath: f), let text = String(data: data, encoding: .utf8) {
                 let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                if lines.isEmpty { r.problem("secret_file", "\(f) is empty; put one whsec_… secret per line in it") }
+                if lines.isEmpty { r.problem(fileKey, "\(f) is empty; put one whsec_… secret per line in it") }
                 for l in lines {
                     if let s = decodeSecret(l) { secrets.append(s) } else {
-                        r.problem("secret_file", "\(f) holds a line that is not a whsec_… secret")
+                        r.problem(fileKey, "\(f) holds a line that is not a whsec_… secret")
                     }
                 }
-                if let mode = permissions(f), mode & 0o077 != 0 {
+                if fileKey == "secret_file", let mode = permissions(f), mode & 0o077 != 0 {
                     warnings.append("secret_file \(f) can be read by other users (mode \(String(mode, radix: 8))): chmod 600 it")
                 }
             } else {
-                r.problem("secret_file", "cannot read \(f); check the path and that the daemon's user may read it")
+                r.problem(fileKey, "cannot read \(f); check the path and that the daemon's user may read it")
             }
         }
         var events: [String] = []
@@ -242,8 +256,22 @@ public enum ConfigLoader {
             if quiet == nil { r.problem("quiet_hours", "'\(q)' is not a window; write e.g. \"21:00-08:00\"") }
         }
         let maxInFlight = r.int("max_in_flight", default: 8, range: 1...1024)
-        return Endpoint(name: name, url: url, secrets: secrets, events: events, quietHours: quiet,
+        return Endpoint(name: name, url: url, secrets: secrets, secretSource: source, events: events, quietHours: quiet,
                         allowInsecure: allowInsecure, maxInFlight: maxInFlight)
+    }
+
+    /// The file systemd put a credential in: `$CREDENTIALS_DIRECTORY/NAME`, set for a
+    /// service with `LoadCredential=NAME:…` or `LoadCredentialEncrypted=NAME:…`.
+    private static func credentialPath(_ name: String, _ r: inout TableReader) -> String? {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            r.problem("secret_credential", "'\(name)' is not a credential name; use the NAME of LoadCredential=NAME:PATH")
+            return nil
+        }
+        guard let dir = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
+            r.problem("secret_credential", "$CREDENTIALS_DIRECTORY is not set: systemd sets it for a unit with LoadCredential=\(name):PATH; outside systemd, run with CREDENTIALS_DIRECTORY=DIR or use secret_file")
+            return nil
+        }
+        return dir + "/" + name
     }
 
     static func decodeSecret(_ text: String) -> Secret? {

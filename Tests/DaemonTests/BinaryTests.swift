@@ -42,10 +42,70 @@ import Testing
         #expect(run.code == 78)
     }
 
-    @Test func checkAcceptsTheShippedExample() throws {
-        let r = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")])
+    /// A credentials directory as systemd makes one for `LoadCredential=`.
+    static func credentials(_ root: TempDirectory, _ secrets: [String: String]) throws -> String {
+        let dir = root.sub("credentials")
+        for (name, secret) in secrets {
+            try Files.write(dir + "/" + name, secret + "\n")
+            chmod(dir + "/" + name, 0o400)
+        }
+        return dir
+    }
+
+    @Test func checkAcceptsTheShippedExampleWithItsCredentials() throws {
+        let root = TempDirectory()
+        let dir = try Self.credentials(root, ["email.secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                              "staff.secret": "whsec_c3RhZmYtYWxlcnRzLXNlY3JldC1rZXktMzI="])
+        let r = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+                               environment: ["CREDENTIALS_DIRECTORY": dir])
         #expect(r.code == 0, "\(r.err)")
-        #expect(r.out.contains("is valid"))
+        #expect(r.out.contains("is valid") && r.out.contains("2 endpoints"))
+        #expect(!r.out.contains("warning"), "\(r.out)")
+        // Outside systemd, without the directory, the problem says what to do.
+        let bare = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+                                  environment: ["CREDENTIALS_DIRECTORY": ""])
+        #expect(bare.code == 78)
+        #expect(bare.err.contains("- endpoints[0].secret_credential: $CREDENTIALS_DIRECTORY is not set"), "\(bare.err)")
+        #expect(bare.err.contains("LoadCredential=email.secret:PATH"))
+        // A credential that is missing or not a secret is named.
+        try Files.write(dir + "/staff.secret", "hunter2\n")
+        let bad = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+                                 environment: ["CREDENTIALS_DIRECTORY": dir])
+        #expect(bad.code == 78)
+        #expect(bad.err.contains("- endpoints[1].secret_credential: \(dir)/staff.secret holds a line that is not a whsec_… secret"), "\(bad.err)")
+        #expect(!bad.err.contains("hunter2"))
+    }
+
+    @Test func checkWarnsWhenALiteralSecretIsReadableByOthers() throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        try Files.write(cfg, Files.read(cfg) + "\n" + ConfigTests.endpoint + "\n")
+        for (mode, warns) in [(0o644, true), (0o640, true), (0o604, true), (0o600, false), (0o400, false)] as [(mode_t, Bool)] {
+            chmod(cfg, mode)
+            let r = try Binary.run(["check", "--config", cfg])
+            #expect(r.code == 0, "\(r.err)")
+            #expect(r.out.contains("warning: \(cfg) holds a secret and other users can read it") == warns, "mode \(String(mode, radix: 8)): \(r.out)")
+            #expect(!r.out.contains("MfKQ9r8"))
+        }
+    }
+
+    @Test func aCredentialSignsTheMessages() async throws {
+        let secret = "whsec_c3RhZmYtYWxlcnRzLXNlY3JldC1rZXktMzI="
+        let receiver = ScriptedReceiver(secret: secret)
+        let url = try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let root = TempDirectory()
+        let cfg = try DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: "")
+        try Files.write(cfg, Files.read(cfg).replacingOccurrences(of: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+                                                                  with: "secret_credential = \"email.secret\""))
+        let dir = try Self.credentials(root, ["email.secret": secret])
+        let log = root.file("daemon.log")
+        let p = try Binary.start(["run", "--config", cfg], logPath: log, environment: ["CREDENTIALS_DIRECTORY": dir])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(20), "delivered") { !receiver.received.isEmpty }
+        #expect(receiver.received.allSatisfy { $0.signatureValid }, "signed with the credential's secret")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
     }
 
     @Test func runIngestsAndStopsCleanlyOnSIGTERM() async throws {

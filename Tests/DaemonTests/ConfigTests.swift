@@ -44,13 +44,6 @@ import Testing
         #expect(c.endpoints.isEmpty)
     }
 
-    @Test func theShippedExampleIsValid() throws {
-        let c = try ConfigLoader.load(path: Self.repoFile("config/backorderd.toml"))
-        #expect(c.endpoints.map(\.name) == ["email", "staff"])
-        #expect(c.cancelLink == "https://shop.example.com/orders/{{order}}/cancel")
-        #expect(c.endpoints[0].secrets.first?.key.count == 24)
-    }
-
     @Test func relativePathsAreTakenFromTheConfigFolder() throws {
         let c = try ConfigLoader.parse("[inbox]\ndirectory = \"in\"\n[state]\ndirectory = \"../st\"", path: "/opt/demo/cfg.toml")
         #expect(c.inbox.directory == "/opt/demo/in")
