@@ -147,17 +147,11 @@ public final class Dispatcher: Service, @unchecked Sendable {
         /// Hands `messages` to the client, each to be signed as it starts; customer
         /// messages in their quiet hours are postponed instead.
         func hand(_ messages: [OutboxMessage], to target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
-            var send: [OutboxMessage] = []
-            send.reserveCapacity(messages.count)
-            for m in messages {
-                if let quiet = target.quietHours, m.isCustomerMessage,
-                   let until = quiet.end(after: t, offsetSeconds: offset(m.zone, at: t)) {
-                    updates.append(.postpone(rowID: m.rowID, until: until))
-                    logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
-                                                          "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
-                } else {
-                    send.append(m)
-                }
+            let (send, hold) = DispatchPlan.handOver(messages, quiet: target.quietHours, now: t) { offset($0, at: t) }
+            for (m, until) in hold {
+                updates.append(.postpone(rowID: m.rowID, until: until))
+                logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
+                                                      "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
             }
             guard !send.isEmpty, let limit = limits[target.name]?.limit else { return }
             handed[target.name, default: 0] += send.count
@@ -202,11 +196,11 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 }
             }
             // Not to be sent after all: back to the queue (they come back as finished, unsent).
-            if draining {
-                if total > 0 { client.withdraw(global) }
-            } else {
-                for (name, entry) in limits where handed[name, default: 0] > 0 && !targets.contains(where: { $0.name == name }) {
-                    client.withdraw(entry.limit)
+            for w in DispatchPlan.withdrawals(draining: draining, total: total, handed: handed,
+                                              isConfigured: { name in targets.contains { $0.name == name } }) {
+                switch w {
+                case .everything: client.withdraw(global)
+                case .endpoint(let name): if let limit = limits[name]?.limit { client.withdraw(limit) }
                 }
             }
             let done = finished.take()
@@ -230,32 +224,19 @@ public final class Dispatcher: Service, @unchecked Sendable {
                     }
                 }
             }
-            var plan: [(target: DeliveryTarget, limit: Int, probing: Bool)] = []
-            if !draining {
-                for target in targets {
-                    let name = target.name
-                    if breakers[name] == nil {
-                        breakers[name] = CircuitBreaker(threshold: settings.breakerThreshold, initialCooldown: settings.breakerCooldown,
-                                                        maxCooldown: settings.breakerMaxCooldown)
-                    }
-                    let mine = handed[name, default: 0]
-                    if breakers[name]!.state == .closed {
-                        let want = min(settings.claimBatch, 2 * target.maxInFlight - mine, 2 * settings.concurrency - total)
-                        if want > 0 { plan.append((target, want, false)) }
-                        continue
-                    }
-                    let room = target.maxInFlight - mine
-                    let allowance = breakers[name]!.allowance(now: t) ?? room
-                    let limit = min(room, allowance)
-                    guard limit > 0 else { continue }
-                    plan.append((target, limit, allowance == 1))
-                }
-            }
+            let plan = draining ? [] : DispatchPlan.claims(
+                endpoints: targets.map { DispatchPlan.Endpoint(name: $0.name, maxInFlight: $0.maxInFlight) },
+                handed: handed, total: total,
+                limits: DispatchPlan.Limits(concurrency: settings.concurrency, claimBatch: settings.claimBatch),
+                breakers: &breakers,
+                newBreaker: { CircuitBreaker(threshold: settings.breakerThreshold, initialCooldown: settings.breakerCooldown,
+                                             maxCooldown: settings.breakerMaxCooldown) },
+                now: t)
             var claimed: [String: [OutboxMessage]] = [:]
             if !plan.isEmpty || !updates.isEmpty || !errors.isEmpty {
                 do {
                     claimed = try queue.exchange(record: updates, endpointErrors: errors,
-                                                 claim: plan.map { ($0.target.name, $0.limit) }, now: t,
+                                                 claim: plan.map { ($0.endpoint, $0.limit) }, now: t,
                                                  // Handed over, a message waits behind at most twice the
                                                  // concurrency, so two requests' time, then takes one.
                                                  leaseUntil: t + settings.timeout + settings.timeout + settings.timeout + .seconds(30))
@@ -270,13 +251,15 @@ public final class Dispatcher: Service, @unchecked Sendable {
             }
             var drained = false  // a claim came back short: the next due message sets the timer
             t = now()
-            for (target, limit, probing) in plan {
-                let messages = claimed[target.name] ?? []
-                if messages.count < limit { drained = true }
-                if probing {
-                    if messages.isEmpty { breakers[target.name]?.probeUnused(now: t) } else { logBreaker(target.name, .halfOpen, breakers[target.name]!) }
+            for claim in plan {
+                let messages = claimed[claim.endpoint] ?? []
+                if messages.count < claim.limit { drained = true }
+                if claim.probing {
+                    if messages.isEmpty { breakers[claim.endpoint]?.probeUnused(now: t) } else { logBreaker(claim.endpoint, .halfOpen, breakers[claim.endpoint]!) }
                 }
-                if !messages.isEmpty { hand(messages, to: target, at: t, settings: settings) }
+                if !messages.isEmpty, let target = targets.first(where: { $0.name == claim.endpoint }) {
+                    hand(messages, to: target, at: t, settings: settings)
+                }
             }
             if t - lastReclaim >= .seconds(30) {
                 // Outcomes that could not be recorded (a store error) leave leases to run out.
@@ -319,29 +302,25 @@ public final class Dispatcher: Service, @unchecked Sendable {
         meta["attempt"] = .string(String(attempt))
         meta["ms"] = .string(String(r.elapsed.milliseconds))
         if r.status > 0 { meta["status"] = .string(String(r.status)) }
-        switch outcome {
-        case .delivered(let status):
-            updates.append(.delivered(rowID: m.rowID, at: t, status: status))
+        let error = describe(outcome, r)
+        let action = DeliveryDecision.decide(outcome, rowID: m.rowID, attempt: attempt, createdAt: m.createdAt, now: t,
+                                             policy: settings.retry, jitter: jitter(), error: error)
+        updates.append(action.update)
+        switch action {
+        case .delivered:
             logger.info("delivered", metadata: meta)
-        case .retry(let reason, let after):
-            let error = describe(reason, r)
+        case .retry(_, let reason, let next):
             errors[f.endpoint] = error
-            let next = t + settings.retry.delay(afterAttempt: attempt, retryAfter: after, jitter: jitter())
-            if settings.retry.isExhausted(attempts: attempt, created: m.createdAt, next: next) {
-                updates.append(.dead(rowID: m.rowID, error: error))
-                meta["reason"] = "\(reason)"
-                meta["detail"] = "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); requeue with backorderd dead-letters requeue \(m.webhookID)"
-                logger.error("dead_letter", metadata: meta)
-            } else {
-                updates.append(.retry(rowID: m.rowID, next: next, error: error))
-                meta["reason"] = "\(reason)"
-                meta["next"] = "\(next)"
-                logger.warning("retry_scheduled", metadata: meta)
-            }
-        case .permanent(let reason):
-            let error = describe(reason, r)
+            meta["reason"] = "\(reason)"
+            meta["next"] = "\(next)"
+            logger.warning("retry_scheduled", metadata: meta)
+        case .dead(_, .exhausted(let reason, _)):
             errors[f.endpoint] = error
-            updates.append(.dead(rowID: m.rowID, error: error))
+            meta["reason"] = "\(reason)"
+            meta["detail"] = "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); requeue with backorderd dead-letters requeue \(m.webhookID)"
+            logger.error("dead_letter", metadata: meta)
+        case .dead(_, .refused(let reason)):
+            errors[f.endpoint] = error
             meta["reason"] = "\(reason)"
             meta["detail"] = "the receiver refused it; fix the receiver, then backorderd dead-letters requeue \(m.webhookID)"
             logger.error("dead_letter", metadata: meta)
@@ -349,21 +328,19 @@ public final class Dispatcher: Service, @unchecked Sendable {
         return outcome.isFailure
     }
 
-    private func describe(_ reason: String, _ r: HTTPResult) -> String {
+    /// The error recorded for a failed attempt: its reason and what libcurl or the receiver said.
+    private func describe(_ outcome: Outcome, _ r: HTTPResult) -> String {
+        let reason: String
+        switch outcome {
+        case .delivered: return ""
+        case .retry(let why, _), .permanent(let why): reason = why
+        }
         if r.curlCode != 0 { return "\(reason): \(r.curlError)" }
         return "\(reason): HTTP \(r.status)"
     }
 
     private func nextWait(_ breakers: [String: CircuitBreaker]) -> Duration {
-        var wait: Duration = .seconds(1)
-        let t = now()
-        if let due = try? queue.nextDue() {
-            wait = min(wait, .milliseconds(max(0, (due - t).milliseconds)))
-        }
-        for b in breakers.values {
-            if let until = b.openUntil, b.state == .open { wait = min(wait, .milliseconds(max(0, (until - t).milliseconds))) }
-        }
-        return max(wait, .milliseconds(1))
+        DispatchPlan.wait(nextDue: try? queue.nextDue(), breakers: breakers, now: now()).duration
     }
 
     private func offset(_ zone: String?, at t: Instant) -> Int {

@@ -122,12 +122,8 @@ enum EventType {
         #expect(Set(r.map(\.id)).count == 1)
         #expect(r.allSatisfy { $0.signatureValid })
         #expect(Set(r.map(\.body)).count == 1, "the body is byte-identical across retries")
-        let gap1 = r[1].at - r[0].at
-        let gap2 = r[2].at - r[1].at
-        // Full jitter pinned at 1: the waits are the ceilings, 150 ms then 300 ms (lower
-        // bounds only, so a loaded machine cannot make the test flaky).
-        #expect(gap1 >= .milliseconds(140))
-        #expect(gap2 >= .milliseconds(290))
+        // The gaps themselves (150 ms, then 300 ms with jitter pinned at 1) are the
+        // decision's, tested as a table in DeliveryDecisionTests without a clock.
         let attempts = try h.rows().first?.attempts
         #expect(attempts == 3)
     }
@@ -231,11 +227,11 @@ enum EventType {
         // The dead endpoint black-holes: every attempt waits for the full timeout.
         let slow = ScriptedReceiver(secret: secret) { _, _ in .slow(.seconds(30), 200) }
         let slowURL = try await slow.start()
-        let started = ContinuousClock.now
-        h.start([DispatchHarness.target("email", url), DispatchHarness.target("sms", slowURL)], timeout: .seconds(1), initialBackoff: .ms(50))
+        h.start([DispatchHarness.target("email", url), DispatchHarness.target("sms", slowURL)], timeout: .seconds(2), initialBackoff: .ms(50))
         try await h.waitFor("email all delivered") { rows in rows.filter { $0.endpoint == "email" }.allSatisfy { $0.state == "delivered" } }
-        let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(1), "40 messages to the live endpoint took \(elapsed)")
+        // Not a single sms attempt has ended yet (each waits out its 2 s timeout): the
+        // live endpoint did not wait for the dead one.
+        #expect(try h.rows().filter { $0.endpoint == "sms" }.allSatisfy { $0.attempts == 0 }, "email waited for sms")
         try await eventually(timeout: .seconds(15), "breaker opens") {
             h.logs.all.contains { $0.contains("event=breaker_open") && $0.contains("endpoint=sms") }
         }

@@ -1,5 +1,3 @@
-import BackorderCore
-
 /// What an attempt means for the message: done, try again, or give up.
 public enum Outcome: Equatable, Sendable {
     case delivered(status: Int)
@@ -16,10 +14,12 @@ public enum Outcome: Equatable, Sendable {
         }
     }
 
-    /// Turns a transfer's result into an outcome. Reasons are short stable labels.
-    public static func classify(_ r: HTTPResult) -> Outcome {
-        if r.curlCode != 0 {
-            switch r.curlCode {
+    /// Turns an attempt's result — libcurl's code (0 when a response came), the HTTP
+    /// status and the `Retry-After` seconds — into an outcome. Reasons are short stable
+    /// labels. A `Retry-After` of any size saturates, it never traps.
+    public static func classify(status: Int, curlCode: Int, retryAfterSeconds: Int?) -> Outcome {
+        if curlCode != 0 {
+            switch curlCode {
             case 28: return .retry(reason: "timeout", after: nil)
             case 6: return .retry(reason: "dns", after: nil)
             case 7: return .retry(reason: "connect", after: nil)
@@ -32,16 +32,16 @@ public enum Outcome: Equatable, Sendable {
             default: return .retry(reason: "network", after: nil)
             }
         }
-        let after = r.retryAfter.map { Span.seconds(Int64($0)) }
-        switch r.status {
-        case 200..<300: return .delivered(status: r.status)
+        let after = retryAfterSeconds.map { Span.seconds(Int64($0)) }
+        switch status {
+        case 200..<300: return .delivered(status: status)
         case 408: return .retry(reason: "http_408", after: after)
         case 425: return .retry(reason: "http_425", after: after)
         case 429: return .retry(reason: "throttled", after: after)
-        case 500..<600: return .retry(reason: "http_\(r.status)", after: after)
-        case 300..<400: return .permanent(reason: "redirect_\(r.status)")
-        case 400..<500: return .permanent(reason: "http_\(r.status)")
-        default: return .retry(reason: "bad_status_\(r.status)", after: nil)
+        case 500..<600: return .retry(reason: "http_\(status)", after: after)
+        case 300..<400: return .permanent(reason: "redirect_\(status)")
+        case 400..<500: return .permanent(reason: "http_\(status)")
+        default: return .retry(reason: "bad_status_\(status)", after: nil)
         }
     }
 }
