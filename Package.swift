@@ -11,6 +11,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "backorderd", targets: ["backorderd"]),
+        // For the fuzzing package in Fuzz/, which builds its targets against these.
+        .library(name: "BackorderCore", targets: ["BackorderCore"]),
+        .library(name: "Inbox", targets: ["Inbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

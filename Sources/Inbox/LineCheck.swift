@@ -1,9 +1,9 @@
 import BackorderCore
 
 /// Byte-level checks every line passes before it is parsed: no NUL bytes, valid UTF-8.
-enum LineCheck {
+public enum LineCheck {
     /// Throws the reason a line's bytes cannot be a record, or returns normally.
-    static func validate(_ line: UnsafeRawBufferPointer) throws(RecordError) {
+    public static func validate(_ line: UnsafeRawBufferPointer) throws(RecordError) {
         var i = 0
         let n = line.count
         while i < n {
@@ -41,7 +41,7 @@ enum LineCheck {
     }
 
     /// True when the line holds nothing but spaces, tabs and a carriage return.
-    static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
+    public static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
         for c in line where c != 0x20 && c != 0x09 && c != 0x0D { return false }
         return true
     }
