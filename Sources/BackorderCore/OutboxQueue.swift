@@ -44,7 +44,7 @@ public enum DeliveryUpdate: Sendable, Equatable {
 /// became of them in one transaction.
 public protocol OutboxQueue: Sendable {
     func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant) throws -> [OutboxMessage]
-    func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String]) throws
+    func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String], now: Instant) throws
     /// Records outcomes and claims more in one transaction (one commit per cycle of the
     /// dispatcher instead of two). Returns the claimed messages per endpoint.
     func exchange(record updates: [DeliveryUpdate], endpointErrors: [String: String], claim: [(endpoint: String, limit: Int)],

@@ -19,13 +19,15 @@ public struct Config: Sendable {
 }
 
 /// `[policy]`: how lines are allocated and when customers and staff hear about them.
+/// Defaults are the decision core's own (`DecisionPolicy()`), spelled there once.
 public struct Policy: Sendable, Equatable {
     public typealias Allocation = DecisionPolicy.Allocation
-    public var allocation: Allocation = .fifo
-    public var grace: Span = .zero
-    public var longWait: Span = .days(21)
-    public var lowStockThreshold: Int64 = 5
-    public var stockCounts: DecisionPolicy.StockCounts = .onHand
+    private static let core = DecisionPolicy()
+    public var allocation: Allocation = core.allocation
+    public var grace: Span = core.grace
+    public var longWait: Span = core.longWait
+    public var lowStockThreshold: Int64 = core.lowStockThreshold
+    public var stockCounts: DecisionPolicy.StockCounts = core.stockCounts
     public var timezone: String = "UTC"
 
     /// The part of the policy the decision core needs.
@@ -35,7 +37,8 @@ public struct Policy: Sendable, Equatable {
     }
 }
 
-/// `[delivery]`: retries, timeouts and concurrency of webhook delivery.
+/// `[delivery]`: retries, timeouts and concurrency of webhook delivery. These are the
+/// defaults the configuration takes when a key is absent.
 public struct DeliverySettings: Sendable, Equatable {
     public var initialBackoff: Span = .seconds(5)
     public var maxBackoff: Span = .hours(6)
@@ -74,14 +77,9 @@ public struct Endpoint: Sendable, Equatable {
     public var quietHours: QuietHours?
     public var allowInsecure: Bool
     public var maxInFlight: Int
-}
 
-/// The event types a endpoint may subscribe to.
-public enum EventType {
-    public static let all = [
-        "backorder.ready", "backorder.partially_ready", "backorder.delayed", "backorder.overdue", "backorder.long_wait",
-        "stock.low", "stock.out", "stock.oversold",
-    ]
+    /// `max_in_flight` when the key is absent.
+    public static let defaultMaxInFlight = 8
 }
 
 import Foundation

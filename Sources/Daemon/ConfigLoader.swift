@@ -71,8 +71,8 @@ public enum ConfigLoader {
                 inbox.patterns = patterns
             }
         }
-        inbox.settle = inboxR.span("settle", default: .seconds(2), min: .zero)
-        inbox.batchLines = inboxR.int("batch_lines", default: 10_000, range: 1...1_000_000)
+        inbox.settle = inboxR.span("settle", default: inbox.settle, min: .zero)
+        inbox.batchLines = inboxR.int("batch_lines", default: inbox.batchLines, range: 1...1_000_000)
         inbox.pollInterval = inboxR.optionalSpan("poll_interval", min: Span(milliseconds: 100), allowOff: true)
         inboxR.finish()
         r.merge(inboxR)
@@ -86,11 +86,11 @@ public enum ConfigLoader {
         // [policy]
         var policyR = r.section("policy")
         var policy = Policy()
-        policy.allocation = policyR.choice("allocation", default: .fifo)
-        policy.grace = policyR.span("grace", default: .zero, min: .zero)
-        policy.longWait = policyR.span("long_wait", default: .days(21), min: Span(milliseconds: 1))
-        policy.lowStockThreshold = Int64(policyR.int("low_stock_threshold", default: 5, range: 0...1_000_000_000))
-        policy.stockCounts = policyR.choice("stock_counts", default: .onHand)
+        policy.allocation = policyR.choice("allocation", default: policy.allocation)
+        policy.grace = policyR.span("grace", default: policy.grace, min: .zero)
+        policy.longWait = policyR.span("long_wait", default: policy.longWait, min: Span(milliseconds: 1))
+        policy.lowStockThreshold = Int64(policyR.int("low_stock_threshold", default: Int(policy.lowStockThreshold), range: 0...1_000_000_000))
+        policy.stockCounts = policyR.choice("stock_counts", default: policy.stockCounts)
         if let tz = policyR.string("timezone") {
             if TimeZone(identifier: tz) == nil {
                 policyR.problem("timezone", "'\(tz)' is not a time zone; use an IANA name such as \"UTC\" or \"Europe/Berlin\"")
@@ -129,16 +129,16 @@ public enum ConfigLoader {
         // [delivery]
         var dR = r.section("delivery")
         var delivery = DeliverySettings()
-        delivery.initialBackoff = dR.span("initial_backoff", default: .seconds(5), min: Span(milliseconds: 1))
-        delivery.maxBackoff = dR.span("max_backoff", default: .hours(6), min: Span(milliseconds: 1))
+        delivery.initialBackoff = dR.span("initial_backoff", default: delivery.initialBackoff, min: Span(milliseconds: 1))
+        delivery.maxBackoff = dR.span("max_backoff", default: delivery.maxBackoff, min: Span(milliseconds: 1))
         if delivery.maxBackoff < delivery.initialBackoff {
             dR.problem("max_backoff", "(\(delivery.maxBackoff)) is shorter than initial_backoff (\(delivery.initialBackoff)); make it at least as long")
         }
-        delivery.maxAttempts = dR.int("max_attempts", default: 12, range: 1...1000)
-        delivery.maxAge = dR.span("max_age", default: .hours(72), min: .seconds(1))
-        delivery.timeout = dR.span("timeout", default: .seconds(10), min: Span(milliseconds: 10))
+        delivery.maxAttempts = dR.int("max_attempts", default: delivery.maxAttempts, range: 1...1000)
+        delivery.maxAge = dR.span("max_age", default: delivery.maxAge, min: .seconds(1))
+        delivery.timeout = dR.span("timeout", default: delivery.timeout, min: Span(milliseconds: 10))
         if delivery.timeout > .minutes(10) { dR.problem("timeout", "(\(delivery.timeout)) is longer than the 10m allowed") }
-        delivery.concurrency = dR.int("concurrency", default: 32, range: 1...1024)
+        delivery.concurrency = dR.int("concurrency", default: delivery.concurrency, range: 1...1024)
         dR.finish()
         r.merge(dR)
 
@@ -255,7 +255,7 @@ public enum ConfigLoader {
             quiet = QuietHours.parse(q)
             if quiet == nil { r.problem("quiet_hours", "'\(q)' is not a window; write e.g. \"21:00-08:00\"") }
         }
-        let maxInFlight = r.int("max_in_flight", default: 8, range: 1...1024)
+        let maxInFlight = r.int("max_in_flight", default: Endpoint.defaultMaxInFlight, range: 1...1024)
         return Endpoint(name: name, url: url, secrets: secrets, secretSource: source, events: events, quietHours: quiet,
                         allowInsecure: allowInsecure, maxInFlight: maxInFlight)
     }

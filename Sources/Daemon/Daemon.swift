@@ -139,7 +139,7 @@ public enum Daemon {
 /// Delivery outcomes since start, for `STATUS=`.
 final class DeliveryCounters: @unchecked Sendable {
     struct Snapshot { var delivered = 0, retried = 0, dead = 0 }
-    private let lock = NSLock()
+    private let lock = Lock()
     private var s = Snapshot()
 
     func count(_ o: Outcome) {
@@ -153,23 +153,6 @@ final class DeliveryCounters: @unchecked Sendable {
     }
 
     var snapshot: Snapshot { lock.withLock { s } }
-}
-
-/// Hands batches to the store, then wakes whoever waits for new state.
-struct SignallingSink: IngestSink {
-    let store: Store
-    let signals: [WakeSignal]
-    let metrics: DaemonMetrics
-
-    func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
-    func forget(_ ids: [FileID]) throws { try store.forget(ids) }
-    func apply(_ batch: IngestBatch) throws -> IngestResult {
-        let (notices, result) = try store.applyBatch(batch)
-        metrics.batch(records: result.applied, rejects: result.rejects.count)
-        metrics.notices(notices)
-        for s in signals { s.signal() }
-        return result
-    }
 }
 
 extension Outcome {

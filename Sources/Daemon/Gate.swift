@@ -1,9 +1,10 @@
+import BackorderCore
 import Foundation
 
 /// Opens once; whoever waits then (or later) goes through. The clock waits on one until
 /// the inbox has caught up.
 public final class Gate: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var isOpen = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 

@@ -1,9 +1,10 @@
+import BackorderCore
 import Foundation
 
 /// When a loop last went round: the watchdog pings systemd only while every loop it
 /// watches has beaten recently, so a wedged ingest or dispatcher gets the daemon restarted.
 public final class Heartbeat: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var last = ContinuousClock.now
     public let name: String
 

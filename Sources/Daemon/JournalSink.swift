@@ -1,3 +1,4 @@
+import BackorderCore
 import CJournal
 import Foundation
 import Logging
@@ -21,7 +22,7 @@ public final class JournalSink: @unchecked Sendable {
 
     private let socket: Int32
     private let path: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var warned = false
 
     /// Opens a datagram socket for `path`; nil when the socket cannot be made or the

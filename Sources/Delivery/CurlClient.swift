@@ -1,3 +1,4 @@
+import BackorderCore
 import CCurl
 import Foundation
 
@@ -45,17 +46,6 @@ public struct HTTPResult: Sendable, Equatable {
     public var wasNotSent: Bool { curlCode == Self.notSentCode }
 }
 
-/// A cap on how many of one `CurlClient`'s transfers run at once. A request handed to
-/// `send` with limits waits on the curl thread until every one of them has room, and
-/// starts there as soon as a transfer ends — no round trip through the caller.
-public final class TransferLimit: @unchecked Sendable {
-    // Both guarded by the client's mutex.
-    fileprivate var maximum: Int
-    fileprivate var running = 0
-
-    public init(max: Int) { maximum = max }
-}
-
 /// libcurl's multi interface on a thread of its own.
 ///
 /// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
@@ -69,7 +59,7 @@ public final class CurlClient: @unchecked Sendable {
     public static let maxResponseBytes = 64 * 1024
 
     private let multi: UnsafeMutableRawPointer
-    private var mutex = pthread_mutex_t()
+    private let mutex = Lock()
     /// Handed over and not started (guarded by `mutex`), in the order they came.
     private var waiting: [Transfer] = []
     private var stopping = false
@@ -88,7 +78,6 @@ public final class CurlClient: @unchecked Sendable {
         multi = curl_multi_init()!
         self.userAgent = userAgent
         self.connectTimeout = connectTimeout
-        pthread_mutex_init(&mutex, nil)
         _ = bo_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
         let box = Unmanaged.passRetained(self)
         var t = pthread_t()
@@ -107,9 +96,9 @@ public final class CurlClient: @unchecked Sendable {
 
     /// Stops the thread once the transfers under way have ended (each ends at its timeout at the latest).
     public func shutdown() {
-        pthread_mutex_lock(&mutex)
+        mutex.lock()
         stopping = true
-        pthread_mutex_unlock(&mutex)
+        mutex.unlock()
         curl_multi_wakeup(multi)
         if let t = thread {
             pthread_join(t, nil)
@@ -118,7 +107,6 @@ public final class CurlClient: @unchecked Sendable {
     }
 
     deinit {
-        pthread_mutex_destroy(&mutex)
     }
 
     /// Sends one POST and waits for its outcome. Never throws: failures are results.
@@ -134,23 +122,23 @@ public final class CurlClient: @unchecked Sendable {
     /// `withdraw`. Keep `done` short: it runs between transfers.
     public func send(_ requests: [HTTPPost], limits: [TransferLimit] = [], done: @escaping @Sendable (Int, HTTPResult) -> Void) {
         guard !requests.isEmpty else { return }
-        pthread_mutex_lock(&mutex)
+        mutex.lock()
         if stopping {
-            pthread_mutex_unlock(&mutex)
+            mutex.unlock()
             for i in requests.indices { done(i, .notSent("shutting down")) }
             return
         }
         for (i, r) in requests.enumerated() { waiting.append(Transfer(request: r, index: i, limits: limits, done: done)) }
-        pthread_mutex_unlock(&mutex)
+        mutex.unlock()
         curl_multi_wakeup(multi)
     }
 
     /// Sets how many transfers `limit` lets run at once; a raised cap takes effect at once.
     public func setMaximum(_ limit: TransferLimit, _ max: Int) {
-        pthread_mutex_lock(&mutex)
+        mutex.lock()
         let raised = max > limit.maximum
         limit.maximum = max
-        pthread_mutex_unlock(&mutex)
+        mutex.unlock()
         if raised { curl_multi_wakeup(multi) }
     }
 
@@ -159,14 +147,14 @@ public final class CurlClient: @unchecked Sendable {
     /// many. Requests already under way run to their end.
     @discardableResult
     public func withdraw(_ limit: TransferLimit) -> Int {
-        pthread_mutex_lock(&mutex)
+        mutex.lock()
         var taken: [Transfer] = []
         waiting.removeAll { t in
             guard t.limits.contains(where: { $0 === limit }) else { return false }
             taken.append(t)
             return true
         }
-        pthread_mutex_unlock(&mutex)
+        mutex.unlock()
         for t in taken { t.done(t.index, .notSent("withdrawn before it was sent")) }
         return taken.count
     }
@@ -189,12 +177,12 @@ public final class CurlClient: @unchecked Sendable {
 
     private func loop() {
         while true {
-            pthread_mutex_lock(&mutex)
+            mutex.lock()
             let incoming = takeStartable()
             let stop = stopping
             var unsent: [Transfer] = []
             if stop { swap(&unsent, &waiting) }
-            pthread_mutex_unlock(&mutex)
+            mutex.unlock()
             for t in unsent { t.done(t.index, .notSent("shutting down")) }
             for t in incoming { start(t) }
             if stop && running.isEmpty { break }
@@ -293,10 +281,10 @@ public final class CurlClient: @unchecked Sendable {
             ended.append((t, result))
         }
         guard !ended.isEmpty else { return }
-        pthread_mutex_lock(&mutex)
+        mutex.lock()
         for (t, _) in ended { for l in t.limits { l.running -= 1 } }
         let next = takeStartable()
-        pthread_mutex_unlock(&mutex)
+        mutex.unlock()
         for t in next { start(t) }
         for (t, result) in ended { t.done(t.index, result) }
         ended.removeAll(keepingCapacity: true)  // let go of the transfers now

@@ -37,7 +37,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
     private let batchLogs: @Sendable (() -> Void) -> Void
     /// Called each time the loop goes round (at least once a second).
     public var onLoop: @Sendable () -> Void = {}
-    private let lock = NSLock()
+    private let lock = Lock()
     private var draining = false
 
     public init(queue: any OutboxQueue, client: CurlClient, targets: [DeliveryTarget], settings: DispatchSettings,
@@ -95,7 +95,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
 
     /// Where the curl thread leaves finished requests; the loop takes them all at once.
     private final class Completions: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = Lock()
         private var items: [Finished] = []
         private var threshold = 1
 
@@ -269,7 +269,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
                 }
             }
             if draining && total == 0 {
-                if !updates.isEmpty || !errors.isEmpty { try? queue.record(updates, endpointErrors: errors) }
+                if !updates.isEmpty || !errors.isEmpty { try? queue.record(updates, endpointErrors: errors, now: now()) }
                 break
             }
             if !updates.isEmpty { continue }  // postponements to record before waiting

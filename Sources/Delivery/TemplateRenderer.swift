@@ -162,14 +162,14 @@ public struct TemplateRenderer: NoticeRenderer {
         let line = NoticeLine(line: "1", sku: "SKU-LONG-NAME-0001", qty: 12, location: "store-12", promisedAt: day, expectedAt: day + .days(40))
         let url = "https://shop.example.com/orders/O-2026-000123/cancel"
         var out: [Notice] = []
-        for type in ["backorder.ready", "backorder.partially_ready", "backorder.delayed", "backorder.overdue", "backorder.long_wait"] {
+        for type in EventType.allCases.filter(\.isCustomerNews).map(\.rawValue) {
             let c = CustomerNotice(order: "O-2026-000123", customer: customer, lines: [line], remaining: [line], cancelURL: url)
             out.append(Notice(type: type, orderKey: c.order, at: day, idSeed: type, content: .customer(c), lineKeys: ["1"]))
         }
         for kind in StaffAlert.Kind.allCases {
             let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: day,
                                onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: day)
-            out.append(Notice(type: kind.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+            out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
         }
         return out
     }

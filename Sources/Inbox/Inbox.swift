@@ -24,7 +24,7 @@ public final class Inbox: @unchecked Sendable {
     private let logger: Logger
     private let now: @Sendable () -> Instant
     private let wake: WakePipe
-    private let lock = NSLockish()
+    private let lock = Lock()
     /// Called each time the loop goes round (at least once a second) and after each
     /// committed batch: the watchdog's pulse.
     public var onLoop: @Sendable () -> Void = {}
@@ -276,17 +276,5 @@ public final class Inbox: @unchecked Sendable {
             return Tracked(cursor: FileCursor(id: id, name: name), lastGrowth: clock)
         }
         return Tracked(cursor: c, lastGrowth: clock)
-    }
-}
-
-/// A pthread mutex, so the inbox needs no Foundation.
-final class NSLockish: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

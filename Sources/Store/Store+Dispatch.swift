@@ -12,7 +12,7 @@ extension Store: OutboxQueue {
                          now: Instant, leaseUntil: Instant) throws -> [String: [OutboxMessage]] {
         guard !updates.isEmpty || !endpointErrors.isEmpty || !claim.isEmpty else { return [:] }
         return try writer.write { db in
-            try record(updates, endpointErrors: endpointErrors, db)
+            try record(updates, endpointErrors: endpointErrors, now: now, db)
             var out: [String: [OutboxMessage]] = [:]
             for (endpoint, limit) in claim where limit > 0 {
                 out[endpoint] = try self.claim(endpoint: endpoint, now: now, limit: limit, leaseUntil: leaseUntil, db)
@@ -74,12 +74,12 @@ extension Store: OutboxQueue {
         }
     }
 
-    public func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String] = [:]) throws {
+    public func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String] = [:], now: Instant) throws {
         guard !updates.isEmpty || !endpointErrors.isEmpty else { return }
-        try writer.write { db in try record(updates, endpointErrors: endpointErrors, db) }
+        try writer.write { db in try record(updates, endpointErrors: endpointErrors, now: now, db) }
     }
 
-    func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String], _ db: Database) throws {
+    func record(_ updates: [DeliveryUpdate], endpointErrors: [String: String], now: Instant, _ db: Database) throws {
             let retry = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,
                     last_error = ? WHERE id = ?
@@ -118,13 +118,12 @@ extension Store: OutboxQueue {
                 try updateEach(ids, set: "state = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL, last_error = NULL",
                                at, db)
             }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
             for (endpoint, error) in endpointErrors {
                 try db.execute(sql: """
                     INSERT INTO endpoint_state (endpoint, last_error, last_error_at, updated_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (endpoint) DO UPDATE SET last_error = excluded.last_error,
                         last_error_at = excluded.last_error_at, updated_at = excluded.updated_at
-                    """, arguments: [endpoint, error, now, now])
+                    """, arguments: [endpoint, error, now.milliseconds, now.milliseconds])
             }
     }
 
@@ -160,56 +159,6 @@ extension Store: OutboxQueue {
                 ON CONFLICT (endpoint) DO UPDATE SET breaker = excluded.breaker, updated_at = excluded.updated_at
                 """, arguments: [endpoint, state, at.milliseconds])
         }
-    }
-}
-
-/// A message that gave up, for `backorderd dead-letters list`.
-public struct DeadLetter: Sendable, Equatable, Codable {
-    public var webhookID: String
-    public var endpoint: String
-    public var type: String
-    public var orderKey: String
-    public var attempts: Int
-    public var lastError: String?
-    public var createdAt: Instant
-
-    enum CodingKeys: String, CodingKey {
-        case webhookID = "webhook_id", endpoint, type, orderKey = "order", attempts, lastError = "last_error", createdAt = "created_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(webhookID, forKey: .webhookID)
-        try c.encode(endpoint, forKey: .endpoint)
-        try c.encode(type, forKey: .type)
-        try c.encode(orderKey, forKey: .orderKey)
-        try c.encode(attempts, forKey: .attempts)
-        try c.encode(lastError, forKey: .lastError)
-        try c.encode(RFC3339.format(createdAt), forKey: .createdAt)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        webhookID = try c.decode(String.self, forKey: .webhookID)
-        endpoint = try c.decode(String.self, forKey: .endpoint)
-        type = try c.decode(String.self, forKey: .type)
-        orderKey = try c.decode(String.self, forKey: .orderKey)
-        attempts = try c.decode(Int.self, forKey: .attempts)
-        lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
-        guard case .instant(let i)? = RFC3339.parse(try c.decode(String.self, forKey: .createdAt).utf8) else {
-            throw DecodingError.dataCorruptedError(forKey: .createdAt, in: c, debugDescription: "not RFC 3339")
-        }
-        createdAt = i
-    }
-
-    init(webhookID: String, endpoint: String, type: String, orderKey: String, attempts: Int, lastError: String?, createdAt: Instant) {
-        self.webhookID = webhookID
-        self.endpoint = endpoint
-        self.type = type
-        self.orderKey = orderKey
-        self.attempts = attempts
-        self.lastError = lastError
-        self.createdAt = createdAt
     }
 }
 

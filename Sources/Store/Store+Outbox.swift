@@ -2,17 +2,6 @@ import BackorderCore
 import Crypto
 import GRDB
 
-/// Which endpoints receive which event types.
-public struct Subscription: Sendable, Equatable {
-    public var endpoint: String
-    public var events: Set<String>
-
-    public init(endpoint: String, events: Set<String>) {
-        self.endpoint = endpoint
-        self.events = events
-    }
-}
-
 extension Store {
     /// The webhook id of a notice: derived from the event, never from the attempt, so a
     /// replay of the same input gives the same id and receivers can deduplicate on it.
@@ -25,22 +14,6 @@ extension Store {
             out.append(hex[Int(b & 0xF)])
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The older undelivered messages a new one makes obsolete, by type: a `ready`
-    /// replaces every pending piece of news of the order; a delay or overdue notice
-    /// replaces earlier ones about the same lines; lines now ready need no delay notice.
-    static func supersedes(_ type: String) -> (types: [String], wholeOrder: Bool) {
-        switch type {
-        case "backorder.ready":
-            (["backorder.delayed", "backorder.overdue", "backorder.long_wait", "backorder.partially_ready"], true)
-        case "backorder.delayed", "backorder.overdue":
-            (["backorder.delayed", "backorder.overdue"], false)
-        case "backorder.partially_ready":
-            (["backorder.delayed", "backorder.overdue"], false)
-        default:
-            ([], false)
-        }
     }
 
     /// Renders each notice and queues one outbox row per subscribed endpoint.
@@ -109,13 +82,12 @@ extension Store {
         """
 
     private func supersede(by notice: Notice, endpoint: String, keeping newID: Int64, _ db: Database) throws {
-        let rule = Self.supersedes(notice.type)
-        guard !rule.types.isEmpty else { return }
+        guard let rule = EventType(rawValue: notice.type)?.supersedes, !rule.types.isEmpty else { return }
         let rows = try Row.fetchAll(db, sql: Self.liveOfOrderSQL, arguments: [endpoint, notice.orderKey])
         let newLines = Set(notice.lineKeys)
         for row in rows where (row[3] as String) == "pending" && (row[0] as Int64) != newID {
             let type: String = row[1]
-            guard rule.types.contains(type) else { continue }
+            guard let older = EventType(rawValue: type), rule.types.contains(older) else { continue }
             let lines = Set((row[2] as String).split(separator: "\u{1F}").map(String.init))
             guard rule.wholeOrder || lines.isSubset(of: newLines) else { continue }
             try db.execute(sql: "UPDATE outbox SET state = 'superseded', last_error = ? WHERE id = ?",

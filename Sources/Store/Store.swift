@@ -30,7 +30,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         }
     }
 
-    private let rulesLock = NSLock()
+    private let rulesLock = Lock()
     private var _rules: Rules
     /// The current rules; `update(rules:)` swaps them between transactions.
     public var rules: Rules { rulesLock.withLock { _rules } }

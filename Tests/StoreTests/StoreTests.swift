@@ -113,7 +113,7 @@ import Testing
             }
         }
         #expect(try states() == ["in_flight": n, "pending": 5])
-        try store.record(claimed.map { .delivered(rowID: $0.rowID, at: t + .seconds(1), status: 204) })
+        try store.record(claimed.map { .delivered(rowID: $0.rowID, at: t + .seconds(1), status: 204) }, now: t + .seconds(1))
         #expect(try states() == ["delivered": n, "pending": 5])
         let rows = try store.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT attempts, delivered_at, lease_until FROM outbox WHERE state = 'delivered'")
