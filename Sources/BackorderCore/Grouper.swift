@@ -7,13 +7,6 @@ public struct Grouper: Sendable {
         self.cancelLink = cancelLink
     }
 
-    /// The orders whose every line the grouping needs (to tell `ready` from `partially_ready`).
-    public static func ordersNeedingAllLines(_ events: [Event]) -> Set<String> {
-        var s = Set<String>()
-        for e in events { if case .ready(let k, _) = e { s.insert(k.order) } }
-        return s
-    }
-
     public func group(_ events: [Event], in ws: WorkingSet) -> [Notice] {
         struct OrderNews {
             var firstIndex: Int

@@ -1,9 +1,10 @@
-/// The rows a batch touches, loaded by the store, changed by the `Decider`, written back
-/// by the store.
+/// The decision state the `Decider` works on: positions, order lines and purchase
+/// orders, with the indexes allocation needs and marks on what changed.
 ///
-/// The store promises completeness: for every loaded position with `waitingLines > 0`,
-/// all its waiting lines are loaded, and with `openRestocks > 0`, all its open purchase
-/// orders. Ready lines are loaded only when a record names them (by line or by order).
+/// The store keeps one in memory for the daemon's life: every position, every open line
+/// (waiting or ready) and every open purchase order, plus closed lines until the next
+/// checkpoint has written them. Completeness is the promise: for every position, all its
+/// waiting lines and open purchase orders are here.
 public struct WorkingSet: Sendable {
     public private(set) var positions: [PositionKey: Position] = [:]
     public private(set) var lines: [LineKey: OrderLine] = [:]
@@ -31,6 +32,7 @@ public struct WorkingSet: Sendable {
 
     public mutating func load(_ l: OrderLine) {
         guard lines[l.key] == nil else { return }
+        noteDeadline(old: nil, new: l)
         index(l)
         lines[l.key] = l
     }
@@ -39,6 +41,73 @@ public struct WorkingSet: Sendable {
         guard restocks[r.key] == nil else { return }
         positionRestocks[r.key.position, default: []].append(r.key)
         restocks[r.key] = r
+    }
+
+    // MARK: Checkpoints
+
+    /// Forgets what changed: a checkpoint has written it.
+    public mutating func clearDirty() {
+        closedLoaded.removeAll()
+        dirtyPositions.removeAll(keepingCapacity: true)
+        dirtyLines.removeAll(keepingCapacity: true)
+        dirtyRestocks.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops the closed lines and closed purchase orders among what changed, once a
+    /// checkpoint has written them (call before `clearDirty`): the decisions never need
+    /// them again, and the state file keeps them.
+    public mutating func evictClosed() {
+        for key in dirtyLines.union(closedLoaded) {
+            guard let l = lines[key], !l.status.isOpen else { continue }
+            lines[key] = nil
+            if var keys = orderLines[key.order] {
+                keys.removeAll { $0 == key }
+                orderLines[key.order] = keys.isEmpty ? nil : keys
+            }
+            if var keys = positionLines[l.position] {
+                keys.removeAll { $0 == key }
+                positionLines[l.position] = keys.isEmpty ? nil : keys
+            }
+        }
+        for key in dirtyRestocks {
+            guard let r = restocks[key], r.status != .open else { continue }
+            restocks[key] = nil
+            if var keys = positionRestocks[key.position] {
+                keys.removeAll { $0 == key }
+                positionRestocks[key.position] = keys.isEmpty ? nil : keys
+            }
+        }
+    }
+
+    /// Closed lines loaded only to be seen closed, for `evictClosed` to drop again.
+    private var closedLoaded: Set<LineKey> = []
+
+    public mutating func markForEviction(_ key: LineKey) { closedLoaded.insert(key) }
+
+    /// The earliest deadline of a waiting line, if any: kept up to date as lines change,
+    /// and looked for among all lines only when the earliest one moved or closed.
+    public mutating func nextDeadline() -> Instant? {
+        if !earliestKnown {
+            earliest = nil
+            for l in lines.values where l.status == .waiting {
+                if let d = l.deadline, earliest.map({ d < $0 }) ?? true { earliest = d }
+            }
+            earliestKnown = true
+        }
+        return earliest
+    }
+
+    private var earliest: Instant? = nil
+    private var earliestKnown = false
+
+    private mutating func noteDeadline(old: OrderLine?, new l: OrderLine) {
+        guard earliestKnown else { return }
+        if let o = old, o.status == .waiting, let d = o.deadline, d == earliest,
+           !(l.status == .waiting && l.deadline.map { $0 <= d } ?? false) {
+            earliestKnown = false  // the earliest one moved later or stopped waiting
+            return
+        }
+        if l.status == .waiting, let d = l.deadline, earliest.map({ d < $0 }) ?? true { earliest = d }
     }
 
     // MARK: Changing
@@ -55,6 +124,7 @@ public struct WorkingSet: Sendable {
     }
 
     mutating func put(_ l: OrderLine) {
+        noteDeadline(old: lines[l.key], new: l)
         if let old = lines[l.key] {
             if old == l { return }
             if old.status != l.status || old.orderedAt != l.orderedAt || old.position != l.position {
@@ -76,6 +146,7 @@ public struct WorkingSet: Sendable {
     /// Writes a line the decision pass changed without changing its place in line.
     mutating func update(_ l: OrderLine) {
         guard lines[l.key] != l else { return }
+        noteDeadline(old: lines[l.key], new: l)
         lines[l.key] = l
         dirtyLines.insert(l.key)
     }
@@ -138,32 +209,5 @@ public struct WorkingSet: Sendable {
         (positionRestocks[key] ?? []).compactMap { restocks[$0] }.filter { $0.status == .open }.sorted {
             ($0.expectedAt, $0.key.po) < ($1.expectedAt, $1.key.po)
         }
-    }
-}
-
-/// What the store must load before a batch of records can be applied.
-public struct Needs: Sendable {
-    public var positions: Set<PositionKey> = []
-    public var lines: Set<LineKey> = []
-    public var restocks: Set<RestockKey> = []
-    public var orders: Set<String> = []
-
-    public init() {}
-
-    public static func of<S: Sequence>(_ records: S) -> Needs where S.Element == Record {
-        var n = Needs()
-        for r in records {
-            switch r {
-            case .stock(let s): n.positions.insert(s.key)
-            case .restock(let r):
-                n.positions.insert(r.key)
-                n.restocks.insert(RestockKey(po: r.po, position: r.key))
-            case .backorder(let b):
-                n.positions.insert(b.key)
-                n.lines.insert(LineKey(order: b.order, line: b.line))
-            case .order(let o): n.orders.insert(o.order)
-            }
-        }
-        return n
     }
 }

@@ -1,10 +1,17 @@
 import BackorderCore
+import Store
 import Inbox
 
 /// The whole configuration, validated. See `config/backorderd.toml` for every key.
 public struct Config: Sendable {
     public var inbox: InboxSettings
     public var stateDirectory: String
+    /// `[state]` checkpoint_records and checkpoint_interval.
+    public var checkpoints = CheckpointPolicy()
+    /// `[state]` retain_delivered: how long delivered and superseded messages are kept;
+    /// nil keeps them forever.
+    public var retainDelivered: Span? = Config.defaultRetainDelivered
+    public static let defaultRetainDelivered: Span? = .days(30)
     public var policy: Policy
     public var cancelLink: String?
     /// A folder of Mustache templates overriding or adding to the built-in ones.

@@ -2,6 +2,7 @@ import BackorderCore
 import Delivery
 import Foundation
 import Inbox
+import Store
 import TOMLKit
 
 /// Reads and validates a TOML configuration, collecting every problem before it gives up.
@@ -80,6 +81,19 @@ public enum ConfigLoader {
         // [state]
         var stateR = r.section("state")
         let stateDir = stateR.path("directory", base: base, required: true) ?? ""
+        var checkpoints = CheckpointPolicy()
+        checkpoints.records = stateR.int("checkpoint_records", default: checkpoints.records, range: 1...10_000_000)
+        checkpoints.interval = stateR.span("checkpoint_interval", default: checkpoints.interval, min: .ms(1))
+        if checkpoints.interval > .hours(1) {
+            stateR.problem("checkpoint_interval", "(\(checkpoints.interval)) is longer than the 1h allowed; a crash would repeat that much work")
+        }
+        var retain = Config.defaultRetainDelivered
+        if let text = stateR.peekString("retain_delivered"), text == "forever" {
+            _ = stateR.take("retain_delivered")
+            retain = nil
+        } else if let r = stateR.optionalSpan("retain_delivered", min: .hours(1)) {
+            retain = r
+        }
         stateR.finish()
         r.merge(stateR)
 
@@ -181,9 +195,12 @@ public enum ConfigLoader {
         }
         r.finish()
         guard r.problems.isEmpty else { throw ConfigError(path: path, problems: r.problems) }
-        return Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, templatesDirectory: templates,
-                      delivery: delivery,
-                      metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
+        var config = Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, templatesDirectory: templates,
+                            delivery: delivery,
+                            metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
+        config.checkpoints = checkpoints
+        config.retainDelivered = retain
+        return config
     }
 
     private static func endpoint(_ r: inout TableReader, base: String, warnings: inout [String]) -> Endpoint? {

@@ -23,7 +23,14 @@ public enum Daemon {
         let wake = WakeSignal()
         let dispatchWake = WakeSignal()
         let metrics = DaemonMetrics()
-        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, signals: [wake, dispatchWake], metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        // Each checkpoint makes messages visible: wake the dispatcher, and the clock (its
+        // next deadline may have moved).
+        store.onCheckpoint = { notices in
+            metrics.notices(notices)
+            wake.signal()
+            dispatchWake.signal()
+        }
+        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }
@@ -64,7 +71,7 @@ public enum Daemon {
             // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
             services: [.init(service: dispatcher),
                        .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
-                                                   onNotices: { notices in metrics.notices(notices); dispatchWake.signal() },
+                                                   onNotices: { _ in },  // counted and signalled by the checkpoint
                                                    startAfter: caughtUp)),
                        .init(service: ingest),
                        .init(service: notify),
@@ -84,7 +91,7 @@ public enum Daemon {
     public static func openStore(_ config: Config, logger: Logger) throws -> Store {
         let r = try rules(config)
         return try Store(directory: config.stateDirectory, decider: r.decider, grouper: r.grouper, renderer: r.renderer,
-                         subscriptions: r.subscriptions, logger: logger)
+                         subscriptions: r.subscriptions, checkpoints: config.checkpoints, logger: logger)
     }
 
     static func rules(_ config: Config) throws -> Store.Rules {

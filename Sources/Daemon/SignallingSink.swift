@@ -2,19 +2,19 @@ import BackorderCore
 import Delivery
 import Store
 
-/// Hands batches to the store, then wakes whoever waits for new state.
+/// Hands batches to the store, which decides them in memory and checkpoints by its
+/// policy (and when the inbox goes idle); each checkpoint wakes whoever waits for new
+/// state (`Store.onCheckpoint`, wired by the daemon).
 struct SignallingSink: IngestSink {
     let store: Store
-    let signals: [WakeSignal]
     let metrics: DaemonMetrics
 
     func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
     func forget(_ ids: [FileID]) throws { try store.forget(ids) }
     func apply(_ batch: IngestBatch) throws -> IngestResult {
-        let (notices, result) = try store.applyBatch(batch)
+        let result = try store.ingest(batch)
         metrics.batch(records: result.applied, rejects: result.rejects.count)
-        metrics.notices(notices)
-        for s in signals { s.signal() }
         return result
     }
+    func idle() throws { try store.flush() }
 }

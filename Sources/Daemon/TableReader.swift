@@ -73,6 +73,9 @@ struct TableReader {
         return ((anchor as NSString).appendingPathComponent(s) as NSString).standardizingPath
     }
 
+    /// A key's string value, without marking the key read.
+    func peekString(_ key: String) -> String? { table?[key]?.string }
+
     mutating func stringArray(_ key: String, required: Bool = false) -> [String]? {
         guard let v = take(key) else {
             if required { problem(key, "missing; it is required") }

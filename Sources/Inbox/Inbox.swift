@@ -74,9 +74,11 @@ public final class Inbox: @unchecked Sendable {
             throw InboxError.setup("cannot read the stored file offsets: \(error)")
         }
         try scanAll(startup: true)
+        settle()
         caughtUp()
         while !shouldStop {
             onLoop()
+            settle()
             waitForWork(watcher: watcher)
             if shouldStop { break }
             var rescan = false
@@ -95,6 +97,18 @@ public final class Inbox: @unchecked Sendable {
                 for (_, t) in files where t.partial { markDirty(t.cursor.name) }
                 processDirty()
             }
+        }
+        settle()  // stopping: what was decided is written before the daemon exits
+    }
+
+    /// Tells the sink there is nothing more to read for now, so what it decided becomes
+    /// durable and visible; a store error is logged and tried again next time round.
+    private func settle() {
+        do {
+            try sink.idle()
+        } catch {
+            logger.error("store_error", metadata: ["action": "checkpoint; retrying", "error": "\(error)"])
+            retryAt = ContinuousClock.now + .seconds(1)
         }
     }
 

@@ -28,14 +28,7 @@ extension Store {
         for notice in notices {
             let targets = rules.subscriptions.filter { $0.events.contains(notice.type) }
             guard !targets.isEmpty else { continue }
-            let message: RenderedMessage
-            do {
-                message = try rules.renderer.render(notice)
-            } catch {
-                logger.error("render_failed", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "error": "\(error)"])
-                message = RenderedMessage(subject: notice.type, text: notice.type, sms: notice.type)
-            }
-            let body = Payload.body(notice, message: message)
+            let body = Payload.body(notice, message: render(notice, with: rules))
             let id = Self.webhookID(notice)
             logger.info("notice", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "webhook_id": "\(id)",
                                              "lines": "\(notice.lineKeys.joined(separator: ","))",
@@ -71,6 +64,17 @@ extension Store {
                 // Only a message that was really queued replaces older ones — never itself.
                 try supersede(by: notice, endpoint: target.endpoint, keeping: rowID, db)
             }
+        }
+    }
+
+    /// A notice's message text; a template that fails (the configuration check renders
+    /// each one, so this is rare) falls back to the type, logged.
+    func render(_ notice: Notice, with rules: Rules) -> RenderedMessage {
+        do {
+            return try rules.renderer.render(notice)
+        } catch {
+            logger.error("render_failed", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "error": "\(error)"])
+            return RenderedMessage(subject: notice.type, text: notice.type, sms: notice.type)
         }
     }
 

@@ -30,6 +30,23 @@ public final class Store: IngestSink, @unchecked Sendable {
         }
     }
 
+    /// The decision state in memory (loaded on first use) and when it is written.
+    let engineLock = Lock()
+    var engine: Engine?
+    var checkpointPolicy: CheckpointPolicy
+    /// The time, for writes that are not given one (a flush when the inbox goes idle).
+    let clock: @Sendable () -> Instant
+
+    /// The system's wall clock, in milliseconds.
+    public static let wallClock: @Sendable () -> Instant = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+    /// Called with the messages each checkpoint wrote, once they are visible to the
+    /// dispatcher (set once, before ingest starts).
+    public var onCheckpoint: (@Sendable ([Notice]) -> Void)?
+
     private let rulesLock = Lock()
     private var _rules: Rules
     /// The current rules; `update(rules:)` swaps them between transactions.
@@ -50,8 +67,12 @@ public final class Store: IngestSink, @unchecked Sendable {
     /// Opens (creating if needed) the state in `directory` and migrates it.
     public init(directory: String, decider: Decider = Decider(), grouper: Grouper = Grouper(),
                 renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [],
+                checkpoints: CheckpointPolicy = CheckpointPolicy(),
+                clock: @escaping @Sendable () -> Instant = Store.wallClock,
                 logger: Logger = Logger(label: "backorderd.store")) throws {
         self.directory = directory
+        self.clock = clock
+        self.checkpointPolicy = checkpoints
         self._rules = Rules(decider: decider, grouper: grouper, renderer: renderer, subscriptions: subscriptions)
         self.logger = logger
         try Self.prepareDirectory(directory)
@@ -123,6 +144,10 @@ public final class Store: IngestSink, @unchecked Sendable {
 
     public func apply(_ batch: IngestBatch) throws -> IngestResult {
         try applyBatch(batch).result
+    }
+
+    public func idle() throws {
+        try flush()
     }
 
     public func forget(_ ids: [FileID]) throws {

@@ -1,0 +1,132 @@
+import BackorderCore
+import GRDB
+
+/// The daemon's path: decisions in memory (`Engine`), SQLite written at checkpoints.
+extension Store {
+    /// Decides a batch in memory; its rows, messages, rejects and cursor are written by
+    /// the next checkpoint. Returns the cursor reached and the lines refused.
+    public func decide(_ batch: IngestBatch) throws -> IngestResult {
+        try engineLock.withLock {
+            let e = try loadedEngine()
+            try loadClosedLines(named: batch, into: e)
+            let decider = self.decider  // once per batch: a reload applies between batches
+            var events: [Event] = []
+            var refused: [Reject] = []
+            var applied = 0
+            for r in batch.records {
+                do throws(BackorderCore.RecordError) {
+                    try decider.apply(r.record, defaultAt: batch.readAt, to: &e.state, events: &events)
+                    applied += 1
+                } catch {
+                    // Refused before it changed anything; its line is in the change file.
+                    refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
+                }
+            }
+            if !events.isEmpty { e.notices += grouper.group(events, in: e.state) }
+            var all = batch.rejects
+            if !refused.isEmpty {
+                all += refused
+                all.sort { $0.line < $1.line }
+            }
+            e.rejects += all
+            e.cursors[batch.cursor.id] = (batch.cursor, batch.readAt)
+            e.records += batch.records.count
+            return IngestResult(cursor: batch.cursor, applied: applied, rejects: all)
+        }
+    }
+
+    /// Decides a batch and writes a checkpoint when the policy says one is due.
+    public func ingest(_ batch: IngestBatch) throws -> IngestResult {
+        let result = try decide(batch)
+        try engineLock.withLock { _ = try checkpoint(force: false, now: batch.readAt) }
+        return result
+    }
+
+    /// Writes whatever was decided: the inbox caught up, or the daemon stops.
+    @discardableResult
+    public func flush(now: Instant? = nil) throws -> [Notice] {
+        try engineLock.withLock {
+            guard engine != nil else { return [] }
+            return try checkpoint(force: true, now: now ?? clock())
+        }
+    }
+
+    /// One transaction: every changed row, every message decided (rendered and queued),
+    /// every file's cursor, and the refused lines — so SQLite always holds a state that
+    /// matches its cursors. Call holding `engineLock`. Returns the messages written.
+    func checkpoint(force: Bool, now: Instant) throws -> [Notice] {
+        guard let e = engine, e.isDirty else { return [] }
+        let policy = checkpointPolicy
+        let due = force || e.records >= policy.records || e.notices.count >= policy.notices
+            || ContinuousClock.now - e.lastCheckpoint >= policy.interval.duration
+        guard due else { return [] }
+        let notices = e.notices
+        try writer.write { db in
+            try save(e.state, db)
+            try enqueue(notices, now: now, db)
+            for (cursor, at) in e.cursors.values { try saveCursor(cursor, at: at, db) }
+            // Written before the commit: a crash in between repeats a reject, never loses one.
+            try rejects.append(e.rejects, at: now)
+        }
+        e.checkpointed()
+        onCheckpoint?(notices)
+        return notices
+    }
+
+    /// The engine, loaded from the last checkpoint on first use: every position, every
+    /// open line and every open purchase order. Call holding `engineLock`.
+    func loadedEngine() throws -> Engine {
+        if let e = engine { return e }
+        let e = Engine()
+        try writer.read { db in
+            var s = RawStatement(try db.cachedStatement(sql: """
+                SELECT sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines,
+                    open_restocks FROM position
+                """))
+            while try s.step() {
+                var p = Position(key: PositionKey(sku: s.text(0), location: s.text(1)), onHand: s.int(2), reserved: s.int(3),
+                                 updatedAt: Instant(milliseconds: s.int(4)))
+                p.alertArmed = s.int(5) != 0
+                p.alertsFired = AlertSet(rawValue: s.int(6))
+                p.alertCount = s.int(7)
+                p.waitingLines = s.int(8)
+                p.openRestocks = s.int(9)
+                e.state.load(p)
+            }
+            var l = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE status IN ('waiting', 'ready')"))
+            while try l.step() { e.state.load(Self.readLine(l)) }
+            var r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
+            while try r.step() { e.state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
+        }
+        engine = e
+        return e
+    }
+
+    /// A backorder record for a line that is not in memory may be a late copy of one
+    /// closed long ago (closed lines are not kept in memory): those are read from the
+    /// state file, one read for the batch, so the decision sees them closed.
+    private func loadClosedLines(named batch: IngestBatch, into e: Engine) throws {
+        var unknown: [LineKey] = []
+        for r in batch.records {
+            if case .backorder(let b) = r.record {
+                let key = LineKey(order: b.order, line: b.line)
+                if e.state.lines[key] == nil { unknown.append(key) }
+            }
+        }
+        guard !unknown.isEmpty else { return }
+        try writer.read { db in
+            let st = try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE order_id = ? AND line = ?")
+            for key in unknown {
+                var s = RawStatement(st)
+                s.bind(key.order)
+                s.bind(key.line)
+                if try s.step() {
+                    let line = Self.readLine(s)
+                    e.state.load(line)
+                    if !line.status.isOpen { e.state.markForEviction(key) }
+                }
+                s.reset()
+            }
+        }
+    }
+}
