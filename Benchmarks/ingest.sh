@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Ingest benchmark: the release build catching up on a file of mixed records.
+# Ingest benchmark: the release build catching up on a file of mixed records, and in the
+# same run a Python peer (Benchmarks/python_peer.py: state in dicts, dirty rows and the
+# offset to SQLite every 10,000 records) on the same file; then a restart of the daemon
+# on the state it made, timed to READY.
 # usage: Benchmarks/ingest.sh [COUNT]   (default 1,000,000)
-# Prints records/s (from the daemon's own `event=ready … ms=` line) and peak RSS.
+# Prints records/s of both and their ratio, the daemon's peak RssAnon (sampled every
+# 20 ms from /proc) and VmHWM, and the time from a restart to `event=ready`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
@@ -18,20 +22,41 @@ directory = "$work/inbox"
 directory = "$work/state"
 TOML
 size=$(stat -c %s "$work/inbox/feed.jsonl")
-${PERF:-} "$bin" run --config "$work/bench.toml" 2>"$work/log" &
-pid=$!
-until grep -q "event=ready" "$work/log"; do
-  kill -0 $pid 2>/dev/null || { cat "$work/log"; exit 1; }
-  sleep 0.05
-done
-hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-kill -TERM $pid; wait $pid || true
-line=$(grep "event=ready" "$work/log")
+
+# Runs the daemon until it is ready; leaves its log in $work/log.$1, its peak RssAnon (kB) in $work/anon.$1.
+run_daemon() {
+  "$bin" run --config "$work/bench.toml" 2>"$work/log.$1" &
+  local pid=$! peak=0 anon
+  until grep -q "event=ready" "$work/log.$1"; do
+    kill -0 $pid 2>/dev/null || { cat "$work/log.$1"; exit 1; }
+    anon=$(awk '/RssAnon/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
+    [ "${anon:-0}" -gt "$peak" ] && peak=$anon
+    sleep 0.02
+  done
+  anon=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
+  [ "$anon" -gt "$peak" ] && peak=$anon
+  echo "$peak" > "$work/anon.$1"
+  awk '/VmHWM/ {print $2}' /proc/$pid/status > "$work/hwm.$1"
+  kill -TERM $pid; wait $pid || true
+}
+
+run_daemon first
+line=$(grep "event=ready" "$work/log.first")
 ms=$(sed -E 's/.* ms=([0-9]+).*/\1/' <<<"$line")
 records=$(sed -E 's/.* records=([0-9]+).*/\1/' <<<"$line")
 rejected=$(sed -E 's/.* rejected=([0-9]+).*/\1/' <<<"$line")
+rate=$(( records * 1000 / (ms > 0 ? ms : 1) ))
+
+run_daemon restart
+restart_ms=$(grep "event=ready" "$work/log.restart" | sed -E 's/.* ms=([0-9]+).*/\1/')
+
+peer=$(python3 Benchmarks/python_peer.py "$work/inbox/feed.jsonl" "$work/peer.sqlite")
+peer_rate=$(sed -E 's/.* ([0-9]+) records\/s.*/\1/' <<<"$peer")
+
 echo "machine:   $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 echo "input:     $count lines, $((size / 1048576)) MiB"
-echo "applied:   $records records, $rejected rejected, in $ms ms"
-echo "rate:      $(( records * 1000 / (ms > 0 ? ms : 1) )) records/s"
-echo "peak RSS:  $((hwm / 1024)) MiB ($hwm kB)"
+echo "daemon:    $records records, $rejected rejected, in $ms ms: $rate records/s"
+echo "memory:    peak RssAnon $(( $(cat "$work/anon.first") / 1024 )) MiB, VmHWM $(( $(cat "$work/hwm.first") / 1024 )) MiB"
+echo "$peer"
+python3 -c "print(f'ratio:     {$rate / $peer_rate:.2f}x the Python peer')"
+echo "restart:   READY after $restart_ms ms on that state (RssAnon $(( $(cat "$work/anon.restart") / 1024 )) MiB)"

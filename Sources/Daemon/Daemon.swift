@@ -78,6 +78,8 @@ public enum Daemon {
                        .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger) { new in
                            try reload(new, running: config, store: store, dispatcher: dispatcher)
                        })]
+                + (config.retainDelivered.map { [.init(service: RetentionService(store: store, keep: $0, logger: logger,
+                                                                                  now: { Instant.now() }))] } ?? [])
                 + (config.metricsListen.map { [.init(service: MetricsService(metrics: metrics, listen: $0, store: store,
                                                                               endpoints: config.endpoints.map(\.name), logger: logger))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,6 +1,7 @@
 import BackorderCore
 @testable import Daemon
 import Foundation
+import Store
 import TestSupport
 import Testing
 
@@ -100,6 +101,10 @@ import Testing
         (minimal + "\n[delivery]\ntimeout = \"off\"", ["delivery.timeout"]),
         (minimal + "\n[policy]\ngrace = \"off\"", ["policy.grace"]),
         (minimal.replacingOccurrences(of: "[state]", with: "settle = \"off\"\n[state]"), ["inbox.settle"]),
+        (minimal + "\ncheckpoint_records = 0", ["state.checkpoint_records"]),
+        (minimal + "\ncheckpoint_interval = \"2h\"", ["state.checkpoint_interval"]),
+        (minimal + "\nretain_delivered = \"10m\"", ["state.retain_delivered"]),
+        (minimal + "\nretain_delivered = \"never\"", ["state.retain_delivered"]),
         // A host that only looks like loopback is remote.
         (minimal + "\n" + endpoint.replacingOccurrences(of: "https://mailer.example.com", with: "http://127.attacker.example"), ["endpoints[0].url"]),
         (minimal + "\n" + endpoint.replacingOccurrences(of: "https://mailer.example.com", with: "http://127.0.0.1.nip.io"), ["endpoints[0].url"]),
@@ -133,6 +138,17 @@ import Testing
     ] as [(String, Bool)])
     func loopbackIsDecidedFromTheParsedAddress(host: String, loopback: Bool) {
         #expect(ConfigLoader.isLoopback(host) == loopback, "\(host)")
+    }
+
+    @Test func stateKeysTakeTheirDefaultsOrTheirValues() throws {
+        let d = try ConfigLoader.parse(Self.minimal, path: "/etc/b.toml")
+        #expect(d.checkpoints == CheckpointPolicy())
+        #expect(d.checkpoints.records == 100_000 && d.checkpoints.interval == .seconds(1))
+        #expect(d.retainDelivered == .days(30))
+        let set = try ConfigLoader.parse(Self.minimal + "\ncheckpoint_records = 7\ncheckpoint_interval = \"250ms\"\nretain_delivered = \"forever\"",
+                                         path: "/etc/b.toml")
+        #expect(set.checkpoints.records == 7 && set.checkpoints.interval == .ms(250))
+        #expect(set.retainDelivered == nil)
     }
 
     @Test func offIsAValueOnlyForThePollInterval() throws {

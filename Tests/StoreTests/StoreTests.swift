@@ -206,4 +206,32 @@ import Testing
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
+
+    @Test func retentionPrunesOldDeliveredAndSupersededOnlyInSmallTransactions() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.sub("state"))
+        // Made an hour apart, in id order: delivered, superseded, dead, pending, in turn.
+        let states = ["delivered", "superseded", "dead", "pending"]
+        try store.writer.write { db in
+            for i in 0..<40 {
+                try db.execute(sql: """
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                    VALUES (?, 'email', ?, 'backorder.ready', ?, ?, 0);
+                    INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
+                    """, arguments: ["msg_\(i)", "O-\(i)", states[i % 4], Int64(i) * 3_600_000])
+            }
+        }
+        func count(_ sql: String) throws -> Int { try store.writer.read { db in try Int.fetchOne(db, sql: sql) ?? -1 } }
+        // Everything made before hour 20: ids 0–19, of which 10 are delivered or superseded.
+        let cut = Instant(milliseconds: 20 * 3_600_000)
+        #expect(try store.pruneDelivered(before: cut, limit: 4) == 4, "a transaction deletes at most its limit")
+        #expect(try store.pruneDelivered(before: cut, limit: 4) == 4)
+        #expect(try store.pruneDelivered(before: cut, limit: 4) == 2)
+        #expect(try store.pruneDelivered(before: cut, limit: 4) == 0)
+        #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at < 72000000 AND state IN ('delivered', 'superseded')") == 0)
+        #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at < 72000000") == 10, "dead letters and pending messages stay")
+        #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at >= 72000000") == 20, "younger messages stay")
+        #expect(try count("SELECT COUNT(*) FROM outbox_body") == 30, "bodies go with their messages")
+        #expect(try store.pruneDelivered(before: Instant(milliseconds: 0)) == 0)
+    }
 }
