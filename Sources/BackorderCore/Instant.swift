@@ -57,3 +57,17 @@ public struct Span: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The span as a Swift `Duration`, for sleeping and timeouts at the edges.
     public var duration: Duration { .milliseconds(milliseconds) }
 }
+
+extension Duration {
+    /// Whole milliseconds, for logs and timeouts.
+    public var milliseconds: Int64 {
+        let (s, a) = components
+        return s * 1000 + a / 1_000_000_000_000_000
+    }
+
+    /// Whole microseconds, for logs.
+    public var microseconds: Int64 {
+        let (s, a) = components
+        return s * 1_000_000 + a / 1_000_000_000_000
+    }
+}

@@ -20,6 +20,11 @@ public enum Daemon {
         for w in config.warnings { logger.warning("config_warning", metadata: ["detail": "\(w)"]) }
         try ensureInbox(config.inbox.directory)
         let store = try openStore(config, logger: logger)
+        let loading = ContinuousClock.now
+        let loaded = try store.loadState()
+        logger.info("state_loaded", metadata: ["positions": "\(loaded.positions)", "lines": "\(loaded.lines)",
+                                               "purchase_orders": "\(loaded.restocks)",
+                                               "ms": "\((ContinuousClock.now - loading).milliseconds)"])
         let wake = WakeSignal()
         let dispatchWake = WakeSignal()
         let metrics = DaemonMetrics()
@@ -54,7 +59,7 @@ public enum Daemon {
             let d = deliveries.snapshot
             return "records=\(c.records) rejected=\(c.rejected) delivered=\(d.delivered) retried=\(d.retried) dead=\(d.dead)"
         }
-        let started = ContinuousClock.now
+        let started = loading  // READY counts loading the state
         let caughtUp = Gate()
         let ingest = IngestService(inbox: inbox, logger: logger, caughtUp: {
             caughtUp.open()
@@ -187,12 +192,5 @@ extension Instant {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (s, a) = components
-        return s * 1000 + a / 1_000_000_000_000_000
     }
 }

@@ -328,10 +328,3 @@ public final class CurlClient: @unchecked Sendable {
         }
     }
 }
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (s, a) = components
-        return s * 1000 + a / 1_000_000_000_000_000
-    }
-}

@@ -61,16 +61,33 @@ extension Store {
             || ContinuousClock.now - e.lastCheckpoint >= policy.interval.duration
         guard due else { return [] }
         let notices = e.notices
+        let started = ContinuousClock.now
+        let records = e.records
+        var rendering = Duration.zero
         try writer.write { db in
             try save(e.state, db)
-            try enqueue(notices, now: now, db)
+            rendering = try enqueue(notices, now: now, db)
             for (cursor, at) in e.cursors.values { try saveCursor(cursor, at: at, db) }
             // Written before the commit: a crash in between repeats a reject, never loses one.
             try rejects.append(e.rejects, at: now)
         }
         e.checkpointed()
+        logger.debug("checkpoint", metadata: ["records": "\(records)", "messages": "\(notices.count)",
+                                              "ms": "\((ContinuousClock.now - started).milliseconds)",
+                                              "render_us": "\(rendering.microseconds)"])
         onCheckpoint?(notices)
         return notices
+    }
+
+    /// Loads the decision state into memory now (the daemon does this at start, before
+    /// it reads any file, so that READY covers it). Returns how many positions, open
+    /// lines and open purchase orders it holds.
+    @discardableResult
+    public func loadState() throws -> (positions: Int, lines: Int, restocks: Int) {
+        try engineLock.withLock {
+            let e = try loadedEngine()
+            return (e.state.positions.count, e.state.lines.count, e.state.restocks.count)
+        }
     }
 
     /// The engine, loaded from the last checkpoint on first use: every position, every

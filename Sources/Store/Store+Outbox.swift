@@ -16,10 +16,13 @@ extension Store {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Renders each notice and queues one outbox row per subscribed endpoint.
-    func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws {
+    /// Renders each notice and queues one outbox row per subscribed endpoint. Returns
+    /// the time spent rendering.
+    @discardableResult
+    func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws -> Duration {
         let rules = self.rules  // once per transaction, not per notice
-        guard !rules.subscriptions.isEmpty else { return }
+        guard !rules.subscriptions.isEmpty else { return .zero }
+        var rendering = Duration.zero
         let insert = try db.cachedStatement(sql: """
             INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, created_at, next_attempt_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, endpoint) DO NOTHING
@@ -28,7 +31,9 @@ extension Store {
         for notice in notices {
             let targets = rules.subscriptions.filter { $0.events.contains(notice.type) }
             guard !targets.isEmpty else { continue }
+            let renderStart = ContinuousClock.now
             let body = Payload.body(notice, message: render(notice, with: rules))
+            rendering += ContinuousClock.now - renderStart
             let id = Self.webhookID(notice)
             logger.info("notice", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "webhook_id": "\(id)",
                                              "lines": "\(notice.lineKeys.joined(separator: ","))",
@@ -65,6 +70,7 @@ extension Store {
                 try supersede(by: notice, endpoint: target.endpoint, keeping: rowID, db)
             }
         }
+        return rendering
     }
 
     /// A notice's message text; a template that fails (the configuration check renders

@@ -124,3 +124,73 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension CrashTests {
+    /// kill -9 while decisions wait in memory for their checkpoint, with a receiver taking
+    /// the messages: after a restart the state and the queued messages are those of a run
+    /// that never crashed, every message arrives, and an id that arrives twice carries the
+    /// same body.
+    @Test func killNineBetweenCheckpointsMatchesARunWithoutTheCrash() async throws {
+        let receiver = ScriptedReceiver(secret: HostileInputTests.secret)
+        let url = try await receiver.start()
+        let cleanReceiver = ScriptedReceiver(secret: HostileInputTests.secret)
+        let cleanURL = try await cleanReceiver.start()
+        defer { Task { await receiver.stop(); await cleanReceiver.stop() } }
+        // Every record carries its `at`: one without is stamped with the time it is read,
+        // and re-read after a crash it is stamped again (see docs/ARCHITECTURE.md). Orders
+        // made "in 2030" keep the clock's pass (long waits) out of the comparison.
+        var text = ""
+        for i in 0..<3_000 {
+            text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"S\#(i % 30)","qty":1,"ordered_at":"2030-01-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"},"at":"2026-11-30T10:00:00Z"}"# + "\n"
+            if i % 4 == 3 { text += #"{"type":"stock","sku":"S\#(i % 30)","delta":1,"at":"2026-11-30T10:00:00Z"}"# + "\n" }
+        }
+        func setUp(_ name: String, url: String) throws -> (TempDirectory, String) {
+            let root = TempDirectory(name)
+            let cfg = try DeliveryCrashTests.readyOrders(0, in: root, url: url, delivery: "initial_backoff = \"100ms\"")
+            try Files.write(cfg, Files.read(cfg).replacingOccurrences(of: "settle = \"100ms\"", with: "settle = \"100ms\"\nbatch_lines = 100")
+                .replacingOccurrences(of: "[state]", with: "[state]\ncheckpoint_records = 600\ncheckpoint_interval = \"1h\""))
+            try FileManager.default.removeItem(atPath: root.sub("inbox") + "/orders.jsonl")
+            try Files.drop(root.sub("inbox") + "/feed.jsonl", text)
+            return (root, cfg)
+        }
+        func outbox(_ root: TempDirectory) throws -> [String: String] {
+            try DatabaseQueue(path: root.path + "/state/backorderd.sqlite").read { db in
+                Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: """
+                    SELECT webhook_id, (SELECT body FROM outbox_body AS b WHERE b.id = o.id) FROM outbox AS o
+                    """).map { ($0[0] as String, String(decoding: $0[1] as Data, as: UTF8.self)) })
+            }
+        }
+        // The crash: killed once a first checkpoint is written, so what came after it is
+        // decided in memory and lost.
+        let (root, cfg) = try setUp("crash", url: url)
+        let stateDir = root.path + "/state"
+        let log = root.file("daemon.log")
+        let first = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(60), "a first checkpoint") { Self.appliedLines(stateDir) > 0 }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let atKill = Self.appliedLines(stateDir)
+        let second = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        let total = Int64(3_000 + 750)
+        try await eventually(timeout: .seconds(60), "caught up") { Self.appliedLines(stateDir) == total }
+        // The same file, no crash.
+        let (cleanRoot, cleanCfg) = try setUp("clean", url: cleanURL)
+        let clean = try Binary.start(["run", "--config", cleanCfg], logPath: cleanRoot.file("daemon.log"))
+        defer { if clean.isRunning { kill(clean.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(60), "clean run caught up") { Self.appliedLines(cleanRoot.path + "/state") == total }
+        let crashed = try outbox(root)
+        #expect(crashed == (try outbox(cleanRoot)), "the same messages, ids and bodies as a run without the crash")
+        #expect(try Store(directory: stateDir).allLines() == Store(directory: cleanRoot.path + "/state").allLines())
+        #expect(try Store(directory: stateDir).allPositions() == Store(directory: cleanRoot.path + "/state").allPositions())
+        #expect(atKill < total, "the kill landed inside the file (written up to line \(atKill))")
+        try await eventually(timeout: .seconds(60), "every message delivered") {
+            Set(receiver.received.map(\.id)).isSuperset(of: crashed.keys)
+        }
+        for r in receiver.received where crashed[r.id] != nil {
+            #expect(String(decoding: r.body, as: UTF8.self) == crashed[r.id], "\(r.id) arrived with another body")
+        }
+        for p in [second, clean] { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+    }
+}
