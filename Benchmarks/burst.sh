@@ -15,6 +15,7 @@ work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap "kill \$pid 2>/dev/null; echo kept \$work" EXIT
 mkdir -p "$work/inbox"
 cat >"$work/bench.toml" <<TOML
 [inbox]
@@ -41,10 +42,9 @@ with open(f"{work}/stock.jsonl", "w") as f:
     for s in range(skus):
         f.write(f'{{"type":"stock","sku":"SKU-{s:05d}","location":"store","on_hand":{per}}}\n')
 PY
-BACKORDERD_LOG_LEVEL=debug "$bin" run --config "$work/bench.toml" 2>"$work/log" &
+BACKORDERD_LOG_LEVEL=debug ${PERF:-} "$bin" run --config "$work/bench.toml" 2>"$work/log" &
 pid=$!
 until grep -q "event=ready" "$work/log"; do kill -0 $pid || { cat "$work/log"; exit 1; }; sleep 0.05; done
-before=$(grep -c "event=checkpoint" "$work/log" || true)
 start=$(date +%s%N)
 mv "$work/stock.jsonl" "$work/inbox/stock.jsonl"
 db="$work/state/backorderd.sqlite"
@@ -53,8 +53,10 @@ until [ "$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE type = 'backorder.re
   sleep 0.02
 done
 end=$(date +%s%N)
+# The checkpoint's own line follows its commit.
+until grep -q "event=checkpoint messages=[1-9]" "$work/log"; do sleep 0.05; done
 ms=$(( (end - start) / 1000000 ))
-render_us=$(tail -n +"$((before + 1))" <(grep "event=checkpoint" "$work/log") | sed -nE 's/.*render_us=([0-9]+).*/\1/p' | awk '{s += $1} END {print s + 0}')
+render_us=$(grep "event=checkpoint" "$work/log" | sed -nE 's/.*render_us=([0-9]+).*/\1/p' | awk '{s += $1} END {print s + 0}')
 echo "machine:   $(nproc) cores, $(uname -m)"
 echo "burst:     $orders orders over $skus SKUs made ready by one file"
 echo "queued:    all $orders messages committed $ms ms after the drop: $(( orders * 1000 / (ms > 0 ? ms : 1) )) messages/s"

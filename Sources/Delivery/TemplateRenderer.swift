@@ -15,6 +15,9 @@ public struct TemplateRenderer: NoticeRenderer {
 
     private let templates: [String: MustacheTemplate]
     private let defaultTimeZone: TimeZone
+    /// Zones, date styles and formatted dates, made once and reused: building a date
+    /// style or a zone per message cost more than the rest of rendering.
+    private let formats = DateFormats()
 
     /// Loads the built-in templates, then those under `directory` (if given).
     public init(directory: String? = nil, defaultTimeZone: String = "UTC") throws(TemplateError) {
@@ -52,22 +55,40 @@ public struct TemplateRenderer: NoticeRenderer {
         switch notice.content {
         case .customer(let c):
             locale = c.customer.locale
-            zone = c.customer.timezone.flatMap(TimeZone.init(identifier:)) ?? defaultTimeZone
+            zone = c.customer.timezone.flatMap(formats.zone(named:)) ?? defaultTimeZone
         case .staff:
             locale = "en"
             zone = defaultTimeZone
         }
-        let view = Self.view(notice, locale: locale, zone: zone)
+        let view = Self.view(notice, locale: locale, zone: zone, formats: formats)
         var out: [String] = []
         for part in Self.parts {
             guard let t = template(notice.type, part, locale: locale) else {
                 throw TemplateError(problems: ["no template \(locale)/\(notice.type).\(part) and no en fallback"])
             }
-            out.append(t.render(view).trimmingCharacters(in: .whitespacesAndNewlines))
+            out.append(Self.trimmed(t.render(view)))
         }
-        var sms = out[2].replacingOccurrences(of: "\n", with: " ")
+        var sms = Self.oneLine(out[2])
         if sms.count > Self.smsLimit { sms = String(sms.prefix(Self.smsLimit - 1)) + "…" }
-        return RenderedMessage(subject: out[0].replacingOccurrences(of: "\n", with: " "), text: out[1], sms: sms)
+        return RenderedMessage(subject: Self.oneLine(out[0]), text: out[1], sms: sms)
+    }
+
+    /// Without leading and trailing white space (the Unicode White_Space characters,
+    /// the set Foundation's `.whitespacesAndNewlines` names), in pure Swift.
+    static func trimmed(_ s: String) -> String {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return s }
+        return String(scalars[first...last])
+    }
+
+    /// Every line feed made a space (a subject and an SMS are one line).
+    static func oneLine(_ s: String) -> String {
+        guard s.utf8.contains(0x0A) else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars { out.append(u == "\n" ? " " : u) }
+        return String(out)
     }
 
     /// Renders every type in every locale with sample data; returns what is wrong
@@ -79,8 +100,8 @@ public struct TemplateRenderer: NoticeRenderer {
             for notice in Self.samples(locale: locale) {
                 do {
                     let m = try render(notice)
-                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone)) ?? ""
-                    let count = raw.trimmingCharacters(in: .whitespacesAndNewlines).count
+                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone, formats: formats)) ?? ""
+                    let count = Self.trimmed(raw).count
                     if count > Self.smsLimit {
                         problems.append("\(locale)/\(notice.type).sms renders \(count) characters with sample data; keep it within \(Self.smsLimit)")
                     }
@@ -105,16 +126,9 @@ public struct TemplateRenderer: NoticeRenderer {
 
     // MARK: - The view templates see
 
-    static func view(_ notice: Notice, locale: String, zone: TimeZone) -> [String: Any] {
-        let loc = Locale(identifier: locale)
-        func long(_ i: Instant) -> String {
-            Date(timeIntervalSince1970: TimeInterval(i.milliseconds) / 1000)
-                .formatted(Date.FormatStyle(date: .complete, time: .omitted, locale: loc, timeZone: zone))
-        }
-        func short(_ i: Instant) -> String {
-            Date(timeIntervalSince1970: TimeInterval(i.milliseconds) / 1000)
-                .formatted(Date.FormatStyle(locale: loc, timeZone: zone).month(.abbreviated).day())
-        }
+    static func view(_ notice: Notice, locale: String, zone: TimeZone, formats: DateFormats) -> [String: Any] {
+        func long(_ i: Instant) -> String { formats.format(i, .long, locale: locale, zone: zone) }
+        func short(_ i: Instant) -> String { formats.format(i, .short, locale: locale, zone: zone) }
         switch notice.content {
         case .customer(let c):
             func line(_ l: NoticeLine) -> [String: Any] {
@@ -153,7 +167,9 @@ public struct TemplateRenderer: NoticeRenderer {
 
     /// Removes control characters from a value taken from a change file.
     static func clean(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        // Most values are plain ASCII with nothing to remove.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
     static func samples(locale: String) -> [Notice] {

@@ -93,15 +93,31 @@ extension Store {
 
     private func supersede(by notice: Notice, endpoint: String, keeping newID: Int64, _ db: Database) throws {
         guard let rule = EventType(rawValue: notice.type)?.supersedes, !rule.types.isEmpty else { return }
-        let rows = try Row.fetchAll(db, sql: Self.liveOfOrderSQL, arguments: [endpoint, notice.orderKey])
-        let newLines = Set(notice.lineKeys)
-        for row in rows where (row[3] as String) == "pending" && (row[0] as Int64) != newID {
-            let type: String = row[1]
-            guard let older = EventType(rawValue: type), rule.types.contains(older) else { continue }
-            let lines = Set((row[2] as String).split(separator: "\u{1F}").map(String.init))
-            guard rule.wholeOrder || lines.isSubset(of: newLines) else { continue }
-            try db.execute(sql: "UPDATE outbox SET state = 'superseded', last_error = ? WHERE id = ?",
-                           arguments: ["superseded by \(notice.type)", row[0] as Int64])
+        // Prepared once per connection: this runs for every queued message.
+        var live = RawStatement(try db.cachedStatement(sql: Self.liveOfOrderSQL))
+        live.bind(endpoint)
+        live.bind(notice.orderKey)
+        var replaced: [Int64] = []
+        var newLines: Set<String>? = nil
+        while try live.step() {
+            let id = live.int(0)
+            guard live.text(3) == "pending", id != newID,
+                  let older = EventType(rawValue: live.text(1)), rule.types.contains(older) else { continue }
+            if !rule.wholeOrder {
+                if newLines == nil { newLines = Set(notice.lineKeys) }
+                let lines = live.text(2).split(separator: "\u{1F}").map(String.init)
+                guard lines.allSatisfy({ newLines!.contains($0) }) else { continue }
+            }
+            replaced.append(id)
+        }
+        live.reset()
+        guard !replaced.isEmpty else { return }
+        let update = try db.cachedStatement(sql: "UPDATE outbox SET state = 'superseded', last_error = ? WHERE id = ?")
+        for id in replaced {
+            var u = RawStatement(update)
+            u.bind("superseded by \(notice.type)")
+            u.bind(id)
+            try u.run()
         }
     }
 }
