@@ -53,7 +53,9 @@ final class Results: @unchecked Sendable {
     }
 
     @Test func raisingTheMaximumStartsWhatWaitsAtOnce() async throws {
-        let receiver = ScriptedReceiver(secret: secret) { _, _ in .slow(.milliseconds(400), 204) }
+        // The first request stays under way for 3 s (ample on a loaded machine, or under
+        // ThreadSanitizer), so the two that waited must overlap it once the cap is raised.
+        let receiver = ScriptedReceiver(secret: secret) { i, _ in .slow(i == 0 ? .seconds(3) : .seconds(1), 204) }
         let url = try await receiver.start()
         let client = CurlClient(userAgent: "backorderd/test")
         let limit = TransferLimit(max: 1)
