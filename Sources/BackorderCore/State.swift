@@ -26,14 +26,25 @@ public struct Position: Equatable, Sendable {
 }
 
 /// An order line's identity.
+///
+/// Like `PositionKey`, its hash is computed once, when it is made.
 public struct LineKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var order: String
-    public var line: String
+    public let order: String
+    public let line: String
+    private let cachedHash: Int
 
     public init(order: String, line: String) {
         self.order = order
         self.line = line
+        var h = Hasher()
+        h.combine(order)
+        h.combine(line)
+        cachedHash = h.finalize()
     }
+
+    public static func == (a: LineKey, b: LineKey) -> Bool { a.cachedHash == b.cachedHash && a.order == b.order && a.line == b.line }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
 
     public static func < (a: LineKey, b: LineKey) -> Bool { (a.order, a.line) < (b.order, b.line) }
     public var description: String { "\(order)/\(line)" }

@@ -140,15 +140,15 @@ extension CrashTests {
         // and re-read after a crash it is stamped again (see docs/ARCHITECTURE.md). Orders
         // made "in 2030" keep the clock's pass (long waits) out of the comparison.
         var text = ""
-        for i in 0..<3_000 {
+        for i in 0..<20_000 {
             text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"S\#(i % 30)","qty":1,"ordered_at":"2030-01-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"},"at":"2026-11-30T10:00:00Z"}"# + "\n"
-            if i % 4 == 3 { text += #"{"type":"stock","sku":"S\#(i % 30)","delta":1,"at":"2026-11-30T10:00:00Z"}"# + "\n" }
+            if i % 8 == 7 { text += #"{"type":"stock","sku":"S\#(i % 30)","delta":1,"at":"2026-11-30T10:00:00Z"}"# + "\n" }
         }
         func setUp(_ name: String, url: String) throws -> (TempDirectory, String) {
             let root = TempDirectory(name)
             let cfg = try DeliveryCrashTests.readyOrders(0, in: root, url: url, delivery: "initial_backoff = \"100ms\"")
             try Files.write(cfg, Files.read(cfg).replacingOccurrences(of: "settle = \"100ms\"", with: "settle = \"100ms\"\nbatch_lines = 100")
-                .replacingOccurrences(of: "[state]", with: "[state]\ncheckpoint_records = 600\ncheckpoint_interval = \"1h\""))
+                .replacingOccurrences(of: "[state]", with: "[state]\ncheckpoint_records = 2000\ncheckpoint_interval = \"1h\""))
             try FileManager.default.removeItem(atPath: root.sub("inbox") + "/orders.jsonl")
             try Files.drop(root.sub("inbox") + "/feed.jsonl", text)
             return (root, cfg)
@@ -167,13 +167,22 @@ extension CrashTests {
         let log = root.file("daemon.log")
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        try await eventually(timeout: .seconds(60), "a first checkpoint") { Self.appliedLines(stateDir) > 0 }
-        kill(first.processIdentifier, SIGKILL)
+        // Watched from a thread of its own, every 2 ms, so a busy test pool cannot let the
+        // daemon finish the file first.
+        let pid = first.processIdentifier
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                let deadline = Date().addingTimeInterval(60)
+                while Date() < deadline, Self.appliedLines(stateDir) == 0 { usleep(2_000) }
+                kill(pid, SIGKILL)
+                c.resume()
+            }
+        }
         first.waitUntilExit()
         let atKill = Self.appliedLines(stateDir)
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
-        let total = Int64(3_000 + 750)
+        let total = Int64(20_000 + 2_500)
         try await eventually(timeout: .seconds(60), "caught up") { Self.appliedLines(stateDir) == total }
         // The same file, no crash.
         let (cleanRoot, cleanCfg) = try setUp("clean", url: cleanURL)
