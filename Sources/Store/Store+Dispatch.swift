@@ -163,47 +163,90 @@ extension Store: OutboxQueue {
 }
 
 extension Store {
-    public func deadLetters() throws -> [DeadLetter] {
-        try writer.read { db in
+    /// Dead letters, oldest first; with a filter, those it matches.
+    public func deadLetters(matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> [DeadLetter] {
+        let (clause, arguments) = filter.sql(ids: nil)
+        return try writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox
-                WHERE state = 'dead' ORDER BY id
-                """).map {
+                WHERE state = 'dead'\(clause) ORDER BY id
+                """, arguments: arguments).map {
                 DeadLetter(webhookID: $0[0], endpoint: $0[1], type: $0[2], orderKey: $0[3], attempts: $0[4], lastError: $0[5],
                            createdAt: Instant(milliseconds: $0[6]))
             }
         }
     }
 
-    /// Puts dead letters back in the queue, due now, with a fresh attempt count and age.
-    /// With no ids, every dead letter. Returns the webhook ids requeued.
-    public func requeueDeadLetters(_ ids: [String]?, now: Instant) throws -> [String] {
-        try writer.write { db in
-            let rows: [Row]
-            if let ids {
-                rows = try Row.fetchAll(db, sql: "SELECT id, webhook_id FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                                        arguments: StatementArguments(ids))
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT id, webhook_id FROM outbox WHERE state = 'dead'")
-            }
+    /// Puts dead letters back in the queue, due now, with a fresh attempt count and age:
+    /// those with the given webhook ids (nil: any) that the filter matches. Returns the
+    /// dead letters requeued.
+    public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter(),
+                                   now: Instant) throws -> [DeadLetter] {
+        let (clause, arguments) = filter.sql(ids: ids)
+        return try writer.write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox
+                WHERE state = 'dead'\(clause) ORDER BY id
+                """, arguments: arguments)
             for r in rows {
                 try db.execute(sql: """
                     UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, last_error = NULL
                     WHERE id = ?
                     """, arguments: [now.milliseconds, now.milliseconds, r[0] as Int64])
             }
-            return Array(Set(rows.map { $0[1] as String })).sorted()
+            return rows.map {
+                DeadLetter(webhookID: $0[1], endpoint: $0[2], type: $0[3], orderKey: $0[4], attempts: $0[5], lastError: $0[6],
+                           createdAt: Instant(milliseconds: $0[7]))
+            }
         }
     }
 
-    /// Deletes dead letters for good. Returns the webhook ids purged.
-    public func purgeDeadLetters(_ ids: [String]) throws -> [String] {
+    /// Deletes dead letters for good: those with the given webhook ids (nil: any) that
+    /// the filter matches. Returns the dead letters purged.
+    public func purgeDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> [DeadLetter] {
+        let found = try deadLetters(matching: filter).filter { ids.map(Set.init)?.contains($0.webhookID) ?? true }
+        let (clause, arguments) = filter.sql(ids: ids)
         try writer.write { db in
-            let found = try String.fetchAll(db, sql: "SELECT DISTINCT webhook_id FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                                            arguments: StatementArguments(ids))
-            try db.execute(sql: "DELETE FROM outbox WHERE state = 'dead' AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
-                           arguments: StatementArguments(ids))
-            return found.sorted()
+            try db.execute(sql: "DELETE FROM outbox WHERE state = 'dead'\(clause)", arguments: arguments)
         }
+        return found
+    }
+}
+
+/// Which dead letters a command acts on: by endpoint, by message type, made since a time.
+public struct DeadLetterFilter: Sendable, Equatable {
+    public var endpoint: String?
+    public var type: String?
+    public var since: Instant?
+
+    public init(endpoint: String? = nil, type: String? = nil, since: Instant? = nil) {
+        self.endpoint = endpoint
+        self.type = type
+        self.since = since
+    }
+
+    public var isEmpty: Bool { endpoint == nil && type == nil && since == nil }
+
+    /// The filter (and the ids, if any) as ` AND …` conditions with their arguments.
+    func sql(ids: [String]?) -> (String, StatementArguments) {
+        var clause = ""
+        var arguments = StatementArguments()
+        if let ids {
+            clause += " AND webhook_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
+            arguments += StatementArguments(ids)
+        }
+        if let endpoint {
+            clause += " AND endpoint = ?"
+            arguments += [endpoint]
+        }
+        if let type {
+            clause += " AND type = ?"
+            arguments += [type]
+        }
+        if let since {
+            clause += " AND created_at >= ?"
+            arguments += [since.milliseconds]
+        }
+        return (clause, arguments)
     }
 }

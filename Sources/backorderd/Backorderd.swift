@@ -10,5 +10,6 @@ struct Backorderd: AsyncParsableCommand {
         commandName: "backorderd",
         abstract: "Tells customers about their backordered items, and staff about their stock.",
         version: Daemon.version,
-        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, ReplayCommand.self, DeadLettersCommand.self, ReceiveCommand.self])
+        subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, OrderCommand.self, MessageCommand.self, ReplayCommand.self,
+                      DeadLettersCommand.self, ReceiveCommand.self])
 }

@@ -10,58 +10,90 @@ struct DeadLettersCommand: ParsableCommand {
         commandName: "dead-letters", abstract: "List, requeue or purge messages that could not be delivered.",
         subcommands: [List.self, Requeue.self, Purge.self], defaultSubcommand: List.self)
 
+    /// `--endpoint`, `--type`, `--since`: which dead letters a subcommand acts on.
+    struct Filter: ParsableArguments {
+        @Option(help: "Only this endpoint's dead letters.") var endpoint: String?
+        @Option(help: "Only messages of this type (e.g. backorder.ready).") var type: String?
+        @Option(help: "Only messages made at or after this time (RFC 3339).") var since: String?
+
+        var value: DeadLetterFilter {
+            get throws {
+                var since: Instant? = nil
+                if let text = self.since {
+                    guard case .instant(let i)? = RFC3339.parse(text.utf8) else {
+                        throw ValidationError("--since must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
+                    }
+                    since = i
+                }
+                return DeadLetterFilter(endpoint: endpoint, type: type, since: since)
+            }
+        }
+    }
+
+    static func show(_ d: DeadLetter) -> String {
+        "\(d.webhookID)  \(d.endpoint)  \(d.type)  \(d.orderKey)  attempts=\(d.attempts)  made=\(d.createdAt)  last_error=\(d.lastError ?? "-")"
+    }
+
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List dead letters.")
         @OptionGroup var options: ConfigOption
+        @OptionGroup var filter: Filter
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() throws {
             let store = try options.openStateOnly()
-            let dead = try store.deadLetters()
+            let dead = try store.deadLetters(matching: try filter.value)
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                for d in dead { print(String(decoding: try enc.encode(d), as: UTF8.self)) }
+                for d in dead { print(String(decoding: try JSONOutput.encoder.encode(d), as: UTF8.self)) }
                 return
             }
             if dead.isEmpty { print("no dead letters"); return }
-            for d in dead {
-                print("\(d.webhookID)  \(d.endpoint)  \(d.type)  \(d.orderKey)  attempts=\(d.attempts)  made=\(d.createdAt)  last_error=\(d.lastError ?? "-")")
-            }
-            print("\(dead.count) dead letter\(dead.count == 1 ? "" : "s"); requeue with: backorderd dead-letters requeue ID… | --all")
+            for d in dead { print(DeadLettersCommand.show(d)) }
+            print("\(dead.count) dead letter\(dead.count == 1 ? "" : "s"); requeue with: backorderd dead-letters requeue ID… | --all | --endpoint NAME")
         }
     }
 
     struct Requeue: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Put dead letters back in the queue, due now.")
+        static let configuration = CommandConfiguration(
+            abstract: "Put dead letters back in the queue, due now: by webhook id, every one (--all), or those a filter matches.")
         @OptionGroup var options: ConfigOption
-        @Flag(help: "Every dead letter.") var all = false
+        @OptionGroup var filter: Filter
+        @Flag(help: "Every dead letter (with a filter: every one it matches).") var all = false
         @Argument(help: "Webhook ids (msg_…).") var ids: [String] = []
 
         func validate() throws {
-            if all == !ids.isEmpty { throw ValidationError("give webhook ids, or --all") }
+            let filtered = filter.endpoint != nil || filter.type != nil || filter.since != nil
+            if !ids.isEmpty && all { throw ValidationError("give webhook ids or --all, not both") }
+            if ids.isEmpty && !all && !filtered { throw ValidationError("give webhook ids, --all, or a filter (--endpoint, --type, --since)") }
         }
 
         func run() throws {
             let store = try options.openStateOnly()
-            let done = try store.requeueDeadLetters(all ? nil : ids, now: Instant.now())
-            for id in done { print("requeued \(id)") }
-            let missing = Set(ids).subtracting(done)
-            for id in missing.sorted() { print("not a dead letter: \(id)") }
+            let done = try store.requeueDeadLetters(ids.isEmpty ? nil : ids, matching: try filter.value, now: Instant.now())
+            for d in done { print("requeued \(d.webhookID) to \(d.endpoint)") }
+            let missing = Set(ids).subtracting(done.map(\.webhookID))
+            for id in missing.sorted() { print("not a dead letter\(try filter.value.isEmpty ? "" : " matching the filter"): \(id)") }
+            if done.isEmpty && ids.isEmpty { print("no dead letters matched") }
             if !missing.isEmpty { throw ExitCode(1) }
         }
     }
 
     struct Purge: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete dead letters for good.")
+        static let configuration = CommandConfiguration(abstract: "Delete dead letters for good: by webhook id, or those a filter matches.")
         @OptionGroup var options: ConfigOption
-        @Argument(help: "Webhook ids (msg_…).") var ids: [String]
+        @OptionGroup var filter: Filter
+        @Argument(help: "Webhook ids (msg_…).") var ids: [String] = []
+
+        func validate() throws {
+            let filtered = filter.endpoint != nil || filter.type != nil || filter.since != nil
+            if ids.isEmpty && !filtered { throw ValidationError("give webhook ids, or a filter (--endpoint, --type, --since)") }
+        }
 
         func run() throws {
             let store = try options.openStateOnly()
-            let done = try store.purgeDeadLetters(ids)
-            for id in done { print("purged \(id)") }
-            let missing = Set(ids).subtracting(done)
+            let done = try store.purgeDeadLetters(ids.isEmpty ? nil : ids, matching: try filter.value)
+            for d in done { print("purged \(d.webhookID) to \(d.endpoint)") }
+            let missing = Set(ids).subtracting(done.map(\.webhookID))
             for id in missing.sorted() { print("not a dead letter: \(id)") }
             if !missing.isEmpty { throw ExitCode(1) }
         }

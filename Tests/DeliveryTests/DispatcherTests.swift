@@ -163,7 +163,7 @@ enum EventType {
         #expect(row.attempts == 1)
         #expect(row.error == "http_400: HTTP 400")
         #expect(try h.store.deadLetters().map(\.webhookID) == [row.id])
-        #expect(try h.store.requeueDeadLetters([row.id], now: DispatchHarness.wallClock()) == [row.id])
+        #expect(try h.store.requeueDeadLetters([row.id], now: DispatchHarness.wallClock()).map(\.webhookID) == [row.id])
         try await h.waitFor("delivered after requeue") { $0.first?.state == "delivered" }
         await h.stop()
         await receiver.stop()

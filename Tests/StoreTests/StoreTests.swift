@@ -132,7 +132,7 @@ import Testing
                 INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
                 """)
         }
-        #expect(try store.purgeDeadLetters(["msg_1"]) == ["msg_1"])
+        #expect(try store.purgeDeadLetters(["msg_1"]).map(\.webhookID) == ["msg_1"])
         #expect(try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_body") } == 0)
     }
 

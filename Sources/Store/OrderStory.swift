@@ -1,0 +1,104 @@
+import BackorderCore
+import Foundation
+import GRDB
+
+/// An order as support staff need it: each line, and every message about it.
+public struct OrderStory: Sendable, Equatable, Codable {
+    public struct Line: Sendable, Equatable, Codable {
+        public var line: String
+        public var sku: String
+        public var location: String
+        public var qty: Int64
+        public var status: String
+        public var orderedAt: String
+        public var promisedAt: String
+        /// The date the customer was last given (nil once it passed and was told overdue).
+        public var estimateAt: String?
+        public var projectedAt: String?
+        /// The purchase order whose arrival completes the line, when one is projected.
+        public var waitsFor: String?
+        public var readyAt: String?
+
+        enum CodingKeys: String, CodingKey {
+            case line, sku, location, qty, status, orderedAt = "ordered_at", promisedAt = "promised_at",
+                 estimateAt = "estimate_at", projectedAt = "projected_at", waitsFor = "waits_for_po", readyAt = "ready_at"
+        }
+    }
+
+    public var order: String
+    public var lines: [Line]
+    public var messages: [MessageRecord]
+}
+
+/// One queued message for one endpoint, as the outbox holds it.
+public struct MessageRecord: Sendable, Equatable, Codable {
+    public var webhookID: String
+    public var type: String
+    public var endpoint: String
+    public var order: String
+    public var state: String
+    public var attempts: Int
+    public var createdAt: String
+    public var deliveredAt: String?
+    /// The last failed attempt's reason and what the receiver or libcurl said.
+    public var lastError: String?
+    /// The body as sent (only in `message`).
+    public var body: String?
+
+    enum CodingKeys: String, CodingKey {
+        case webhookID = "webhook_id", type, endpoint, order, state, attempts, createdAt = "created_at",
+             deliveredAt = "delivered_at", lastError = "last_error", body
+    }
+}
+
+extension Store {
+    /// The story of an order, from the state file (a reader: works beside the daemon);
+    /// nil when no line and no message names it. `endpoints` are the configured ones,
+    /// whose messages are found through the per-order index.
+    public func orderStory(_ order: String, endpoints: [String]) throws -> OrderStory? {
+        try writer.read { db in
+            var lines: [OrderStory.Line] = []
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.line, l.sku, l.location, l.qty, l.status, l.ordered_at, l.promised_at, l.estimate_at, l.projected_at,
+                       l.ready_at,
+                       (SELECT r.po FROM restock r WHERE r.sku = l.sku AND r.location = l.location AND r.status = 'open'
+                         AND r.expected_at = l.projected_at ORDER BY r.po LIMIT 1)
+                FROM order_line l WHERE l.order_id = ? ORDER BY l.line
+                """, arguments: [order])
+            for r in rows {
+                func time(_ i: Int) -> String? { (r[i] as Int64?).map { RFC3339.format(Instant(milliseconds: $0)) } }
+                lines.append(OrderStory.Line(line: r[0], sku: r[1], location: r[2], qty: r[3], status: r[4],
+                                             orderedAt: time(5) ?? "", promisedAt: time(6) ?? "", estimateAt: time(7),
+                                             projectedAt: time(8), waitsFor: r[10], readyAt: time(9)))
+            }
+            var known = Set(endpoints)
+            // Endpoints removed from the configuration may still hold messages of the order.
+            for e in try String.fetchAll(db, sql: "SELECT DISTINCT endpoint FROM endpoint_state") { known.insert(e) }
+            var messages: [MessageRecord] = []
+            for endpoint in known.sorted() {
+                messages += try Self.messages(db, where: "endpoint = ? AND order_key = ?", [endpoint, order], body: false)
+            }
+            messages.sort { ($0.createdAt, $0.webhookID, $0.endpoint) < ($1.createdAt, $1.webhookID, $1.endpoint) }
+            guard !lines.isEmpty || !messages.isEmpty else { return nil }
+            return OrderStory(order: order, lines: lines, messages: messages)
+        }
+    }
+
+    /// Every copy (one per endpoint) of the message with this webhook id, body included.
+    public func message(_ webhookID: String) throws -> [MessageRecord] {
+        try writer.read { db in try Self.messages(db, where: "webhook_id = ?", [webhookID], body: true) }
+    }
+
+    static func messages(_ db: Database, where condition: String, _ arguments: StatementArguments, body: Bool) throws -> [MessageRecord] {
+        try Row.fetchAll(db, sql: """
+            SELECT webhook_id, type, endpoint, order_key, state, attempts, created_at, delivered_at, last_error,
+                   \(body ? "(SELECT body FROM outbox_body AS b WHERE b.id = o.id)" : "NULL")
+            FROM outbox AS o WHERE \(condition) ORDER BY id
+            """, arguments: arguments).map { r in
+            MessageRecord(webhookID: r[0], type: r[1], endpoint: r[2], order: r[3], state: r[4], attempts: r[5],
+                          createdAt: RFC3339.format(Instant(milliseconds: r[6])),
+                          deliveredAt: (r[7] as Int64?).map { RFC3339.format(Instant(milliseconds: $0)) },
+                          lastError: r[8], body: (r[9] as Data?).map { String(decoding: $0, as: UTF8.self) })
+        }
+    }
+}
