@@ -219,6 +219,20 @@ enum EventType {
         #expect(try h.rows().first?.error?.hasPrefix("network:") == true)
     }
 
+    @Test func aReceiverAnsweringSomethingElseThanHTTPIsRetried() async throws {
+        // libcurl's code 1 for an HTTP/0.9-looking answer once dead-lettered at once as a bad URL.
+        let other = try ResettingReceiver(reply: "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", other.url)], initialBackoff: .ms(20), maxAttempts: 3)
+        try await h.waitFor("dead") { $0.first?.state == "dead" }
+        await h.stop()
+        other.stop()
+        #expect(other.count == 3, "every attempt was made")
+        let error = try h.rows().first?.error ?? ""
+        #expect(error.hasPrefix("protocol:"), "\(error)")
+    }
+
     @Test func aDeadEndpointDoesNotSlowTheOthers() async throws {
         let receiver = ScriptedReceiver(secret: secret)
         let url = try await receiver.start()

@@ -97,7 +97,9 @@ public final class ResettingReceiver: @unchecked Sendable {
     private var _count = 0
     public var count: Int { lock.withLock { _count } }
 
-    public init() throws {
+    /// `reply` is what every connection gets before it is reset: by default the start of
+    /// an HTTP response cut short; any bytes at all (an answer that is not HTTP).
+    public init(reply: String = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial") throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var addr = sockaddr_in()
@@ -118,8 +120,7 @@ public final class ResettingReceiver: @unchecked Sendable {
                 if c < 0 { return }
                 var buf = [UInt8](repeating: 0, count: 65536)
                 _ = read(c, &buf, buf.count)
-                let partial = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial"
-                _ = partial.withCString { write(c, $0, strlen($0)) }
+                _ = reply.withCString { write(c, $0, strlen($0)) }
                 var lin = linger(l_onoff: 1, l_linger: 0)
                 setsockopt(c, SOL_SOCKET, SO_LINGER, &lin, socklen_t(MemoryLayout<linger>.size))
                 close(c)
