@@ -35,10 +35,18 @@ extension Store {
         }
     }
 
-    /// Decides a batch and writes a checkpoint when the policy says one is due.
-    public func ingest(_ batch: IngestBatch) throws -> IngestResult {
+    /// Decides a batch and writes a checkpoint when the policy says one is due (or at
+    /// once with `force`). Once the batch is decided it is never decided again: a
+    /// checkpoint that fails is logged, what it held stays in memory, and the next one
+    /// writes it — so the inbox must read on, not repeat the batch.
+    public func ingest(_ batch: IngestBatch, force: Bool = false) throws -> IngestResult {
         let result = try decide(batch)
-        try engineLock.withLock { _ = try checkpoint(force: false, now: batch.readAt) }
+        do {
+            try engineLock.withLock { _ = try checkpoint(force: force, now: batch.readAt) }
+        } catch {
+            logger.error("store_error", metadata: ["action": "checkpoint failed; what was decided stays in memory and goes with the next one",
+                                                   "error": "\(error)"])
+        }
         return result
     }
 

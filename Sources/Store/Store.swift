@@ -143,7 +143,7 @@ public final class Store: IngestSink, @unchecked Sendable {
     }
 
     public func apply(_ batch: IngestBatch) throws -> IngestResult {
-        try applyBatch(batch).result
+        try ingest(batch, force: true)
     }
 
     public func idle() throws {

@@ -234,4 +234,26 @@ import Testing
         #expect(try count("SELECT COUNT(*) FROM outbox_body") == 30, "bodies go with their messages")
         #expect(try store.pruneDelivered(before: Instant(milliseconds: 0)) == 0)
     }
+
+    @Test func aFailedCheckpointKeepsTheDecisionsForTheNextOneAndNeverRepeatsThem() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.sub("state"))
+        let key = PositionKey(sku: "S", location: "L")
+        func batch(_ n: Int64, _ d: Int64) -> IngestBatch {
+            IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
+                        records: [LocatedRecord(line: n, record: .stock(StockChange(key: key, kind: .delta(d))))],
+                        readAt: Instant(milliseconds: 1_000))
+        }
+        // Every write of a cursor fails, as a full disk would make it.
+        try store.writer.write { db in
+            try db.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON inbox_file BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        }
+        let first = try store.apply(batch(1, 5))
+        #expect(first.cursor.line == 1, "decided: the inbox reads on")
+        #expect(try store.position(key) == nil, "nothing written")
+        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail") }
+        _ = try store.apply(batch(2, 1))
+        #expect(try store.position(key)?.onHand == 6, "both batches written once, the first not repeated")
+        #expect(try store.cursors().first?.line == 2)
+    }
 }
