@@ -9,19 +9,9 @@ extension Store {
         try engineLock.withLock {
             let e = try loadedEngine()
             try loadClosedLines(named: batch, into: e)
-            let decider = self.decider  // once per batch: a reload applies between batches
             var events: [Event] = []
-            var refused: [Reject] = []
-            var applied = 0
-            for r in batch.records {
-                do throws(BackorderCore.RecordError) {
-                    try decider.apply(r.record, defaultAt: batch.readAt, to: &e.state, events: &events)
-                    applied += 1
-                } catch {
-                    // Refused before it changed anything; its line is in the change file.
-                    refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
-                }
-            }
+            // The decider once per batch: a reload applies between batches.
+            let (applied, refused) = Self.decide(batch, with: decider, on: &e.state, events: &events)
             if !events.isEmpty { e.notices += grouper.group(events, in: e.state) }
             var all = batch.rejects
             if !refused.isEmpty {
@@ -33,6 +23,23 @@ extension Store {
             e.records += batch.records.count
             return IngestResult(cursor: batch.cursor, applied: applied, rejects: all)
         }
+    }
+
+    /// Applies a batch's records in file order; a record the decision pass refuses (a
+    /// count out of bounds) changed nothing and becomes a reject — its line is in the file.
+    static func decide(_ batch: IngestBatch, with decider: Decider, on ws: inout WorkingSet,
+                       events: inout [Event]) -> (applied: Int, refused: [Reject]) {
+        var refused: [Reject] = []
+        var applied = 0
+        for r in batch.records {
+            do throws(BackorderCore.RecordError) {
+                try decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
+                applied += 1
+            } catch {
+                refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
+            }
+        }
+        return (applied, refused)
     }
 
     /// Decides a batch and writes a checkpoint when the policy says one is due (or at
@@ -103,6 +110,15 @@ extension Store {
     func loadedEngine() throws -> Engine {
         if let e = engine { return e }
         let e = Engine()
+        e.state = try readState()
+        engine = e
+        return e
+    }
+
+    /// The decision state as the last checkpoint holds it: every position, every open
+    /// line and every open purchase order.
+    func readState() throws -> WorkingSet {
+        var state = WorkingSet()
         try writer.read { db in
             var s = RawStatement(try db.cachedStatement(sql: """
                 SELECT sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines,
@@ -116,15 +132,14 @@ extension Store {
                 p.alertCount = s.int(7)
                 p.waitingLines = s.int(8)
                 p.openRestocks = s.int(9)
-                e.state.load(p)
+                state.load(p)
             }
             var l = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE status IN ('waiting', 'ready')"))
-            while try l.step() { e.state.load(Self.readLine(l)) }
+            while try l.step() { state.load(Self.readLine(l)) }
             var r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
-            while try r.step() { e.state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
+            while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
         }
-        engine = e
-        return e
+        return state
     }
 
     /// A backorder record for a line that is not in memory may be a late copy of one

@@ -12,25 +12,13 @@ extension Store {
     public func preview(_ files: [[IngestBatch]], tickAt: Instant?) throws
         -> (messages: [(type: String, webhookID: String, body: [UInt8])], refused: [Reject]) {
         let rules = self.rules
-        var ws = try engineLock.withLock {
-            // The state as the last checkpoint holds it, without touching the daemon's engine.
-            let saved = engine
-            engine = nil
-            defer { engine = saved }
-            return try loadedEngine().state
-        }
+        var ws = try readState()  // a copy of its own: the daemon's engine is not touched
         var notices: [Notice] = []
         var refused: [Reject] = []
         for file in files {
             for batch in file {
                 var events: [Event] = []
-                for r in batch.records {
-                    do throws(BackorderCore.RecordError) {
-                        try rules.decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
-                    } catch {
-                        refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
-                    }
-                }
+                refused += Self.decide(batch, with: rules.decider, on: &ws, events: &events).refused
                 notices += rules.grouper.group(events, in: ws)
             }
             guard let at = tickAt else { continue }
