@@ -70,6 +70,7 @@ let package = Package(
             name: "Daemon",
             dependencies: [
                 "BackorderCore", "Inbox", "Store", "Delivery", "CCurl", "CJournal",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -18,6 +18,8 @@ public struct Config: Sendable {
     public var templatesDirectory: String?
     public var delivery: DeliverySettings
     public var metricsListen: String?
+    /// `[http]`: the status page and `/metrics`; nil when `http.listen` is absent.
+    public var http: HTTPSettings?
     public var endpoints: [Endpoint]
     /// Things that work but deserve an operator's attention (a secret others can read).
     public var warnings: [String] = []

@@ -59,7 +59,7 @@ public enum ConfigLoader {
         }
         let base = (path as NSString).deletingLastPathComponent
         var r = TableReader(table: table, prefix: "", problems: [])
-        r.allow(["inbox", "state", "policy", "links", "templates", "delivery", "metrics", "endpoints"])
+        r.allow(["inbox", "state", "policy", "links", "templates", "delivery", "metrics", "http", "endpoints"])
 
         // [inbox]
         var inboxR = r.section("inbox")
@@ -169,9 +169,16 @@ public enum ConfigLoader {
         mR.finish()
         r.merge(mR)
 
+        // [http]
+        var httpWarnings: [String] = []
+        var hR = r.section("http")
+        let http = httpSettings(&hR, base: base, metricsListen: listen, warnings: &httpWarnings)
+        hR.finish()
+        r.merge(hR)
+
         // [[endpoints]]
         var endpoints: [Endpoint] = []
-        var warnings: [String] = []
+        var warnings: [String] = httpWarnings
         if let value = r.take("endpoints") {
             if let array = value.array {
                 for i in 0..<array.count {
@@ -199,6 +206,7 @@ public enum ConfigLoader {
                             delivery: delivery,
                             metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
         config.checkpoints = checkpoints
+        config.http = http
         config.retainDelivered = retain
         return config
     }
@@ -328,6 +336,49 @@ public enum ConfigLoader {
             return withUnsafeBytes(of: &v6) { b in b.prefix(15).allSatisfy { $0 == 0 } && b[15] == 1 }
         }
         return false
+    }
+
+    /// `[http]`: where the status page listens and who may read it. The page shows
+    /// orders and masked contact details, so a non-loopback address needs both
+    /// `allow_remote = true` and a token.
+    static func httpSettings(_ r: inout TableReader, base: String, metricsListen: String?, warnings: inout [String]) -> HTTPSettings? {
+        let allowRemote = r.bool("allow_remote", default: false)
+        let tokenPath = r.string("token_file").map { $0.hasPrefix("/") ? $0 : base + "/" + $0 }
+        guard let listen = r.string("listen") else {
+            if allowRemote || tokenPath != nil { r.problem("listen", "missing: the [http] section needs listen = \"127.0.0.1:8080\" (or remove the section)") }
+            return nil
+        }
+        guard let (host, port) = splitHostPort(listen), (1...65535).contains(port), !host.isEmpty else {
+            r.problem("listen", "'\(listen)' is not HOST:PORT; write e.g. \"127.0.0.1:8080\"")
+            return nil
+        }
+        if listen == metricsListen {
+            r.problem("listen", "is the same address as metrics.listen; remove listen from [metrics]: the [http] listener serves /metrics too")
+        }
+        var token: BearerToken? = nil
+        if let path = tokenPath {
+            if let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) {
+                let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                if value.count < BearerToken.minimumLength || value.contains(where: \.isWhitespace) {
+                    r.problem("token_file", "\(path) must hold one token of at least \(BearerToken.minimumLength) characters and no spaces; make one with: head -c 32 /dev/urandom | base64 > \(path)")
+                } else {
+                    token = BearerToken(value)
+                }
+                if let mode = permissions(path), mode & 0o077 != 0 {
+                    warnings.append("token_file \(path) can be read by other users (mode \(String(mode, radix: 8))): chmod 600 it")
+                }
+            } else {
+                r.problem("token_file", "cannot read \(path); check the path and that the daemon's user may read it")
+            }
+        }
+        if !isLoopback(host) {
+            if !allowRemote {
+                r.problem("listen", "'\(listen)' is not a loopback address, and the page shows orders and customers: listen on 127.0.0.1, or set allow_remote = true and token_file")
+            } else if tokenPath == nil {
+                r.problem("token_file", "missing: allow_remote = true needs token_file, a file holding the bearer token every request must send (Authorization: Bearer TOKEN)")
+            }
+        }
+        return HTTPSettings(listen: listen, allowRemote: allowRemote, token: token)
     }
 
     static func splitHostPort(_ s: String) -> (String, Int)? {

@@ -40,11 +40,13 @@ public enum Daemon {
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }
         let deliveries = DeliveryCounters()
+        let window = DeliveryWindow()
         let dispatcher = Dispatcher(queue: store, client: client, targets: try targets(config), settings: dispatchSettings(config),
                                     wake: dispatchWake, logger: logger, now: { Instant.now() },
                                     onBreaker: { endpoint, state in try? store.setBreaker(endpoint: endpoint, state: state.rawValue, at: Instant.now()) },
                                     onResult: { endpoint, outcome, elapsed in
                                         deliveries.count(outcome)
+                                        window.record(endpoint: endpoint, outcome: outcome, at: Instant.now())
                                         metrics.delivery(endpoint: endpoint, outcome: outcome.label, elapsed: elapsed)
                                     },
                                     // a line per delivery: each batch of outcomes goes out in one write
@@ -85,13 +87,32 @@ public enum Daemon {
                        })]
                 + (config.retainDelivered.map { [.init(service: RetentionService(store: store, keep: $0, logger: logger,
                                                                                   now: { Instant.now() }))] } ?? [])
-                + (config.metricsListen.map { [.init(service: MetricsService(metrics: metrics, listen: $0, store: store,
-                                                                              endpoints: config.endpoints.map(\.name), logger: logger))] } ?? []),
+                + listeners(config, store: store, metrics: metrics, deliveries: window, logger: logger),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
         let c = inbox.counters
         logger.info("stopped", metadata: ["records": "\(c.records)", "rejected": "\(c.rejected)"])
+    }
+
+    /// The HTTP listeners the configuration asks for (`[metrics]`, `[http]`), and the
+    /// gauge refresher behind `/metrics` when either serves it.
+    static func listeners(_ config: Config, store: Store, metrics: DaemonMetrics, deliveries: DeliveryWindow,
+                          logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let names = config.endpoints.map(\.name)
+        if let listen = config.metricsListen {
+            services.append(.init(service: HTTPService(listen: listen, handler: MetricsHandler(registry: metrics.registry), logger: logger,
+                                                       event: "metrics")))
+        }
+        if let http = config.http {
+            let configOption = config.path == ConfigLoader.defaultPath ? "" : " --config " + StatusPages.shellQuote(config.path)
+            let handler = StatusHandler(store: store, deliveries: deliveries, registry: metrics.registry, token: http.token, endpoints: names,
+                                        inboxDirectory: config.inbox.directory, configOption: configOption, version: version, now: { Instant.now() })
+            services.append(.init(service: HTTPService(listen: http.listen, handler: handler, logger: logger, event: "http")))
+        }
+        if !services.isEmpty { services.append(.init(service: MetricsService(metrics: metrics, store: store, endpoints: names))) }
+        return services
     }
 
     /// Opens the state with the decision policy, templates and subscriptions of `config`.
@@ -117,6 +138,7 @@ public enum Daemon {
         if new.inbox != old.inbox { restart.append("inbox") }
         if new.stateDirectory != old.stateDirectory { restart.append("state.directory") }
         if new.metricsListen != old.metricsListen { restart.append("metrics.listen") }
+        if new.http != old.http { restart.append("http") }
         return restart
     }
 

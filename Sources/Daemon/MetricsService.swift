@@ -2,62 +2,45 @@ import BackorderCore
 import FlyingFox
 import Foundation
 import Logging
-import Metrics
 import Prometheus
 import ServiceLifecycle
 import Store
 
-/// Serves `/metrics` and refreshes the queue gauges every few seconds.
+/// Refreshes the queue gauges every few seconds while `/metrics` is served (by
+/// `[metrics] listen`, `[http] listen`, or both).
 public final class MetricsService: Service, @unchecked Sendable {
     private let metrics: DaemonMetrics
-    private let listen: String
     private let store: Store
     private let endpoints: [String]
-    private let logger: Logger
 
-    public init(metrics: DaemonMetrics, listen: String, store: Store, endpoints: [String], logger: Logger) {
+    public init(metrics: DaemonMetrics, store: Store, endpoints: [String]) {
         self.metrics = metrics
-        self.listen = listen
         self.store = store
         self.endpoints = endpoints
-        self.logger = logger
     }
 
     public func run() async throws {
-        let colon = listen.lastIndex(of: ":")!
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let port = UInt16(listen[listen.index(after: colon)...]) ?? 9464
-        let server = host.contains(":")
-            ? HTTPServer(address: try sockaddr_in6.inet6(ip6: host, port: port), timeout: 10, logger: .disabled)
-            : HTTPServer(address: try sockaddr_in.inet(ip4: host == "localhost" ? "127.0.0.1" : host, port: port), timeout: 10,
-                         logger: .disabled)
-        let registry = metrics.registry
-        await server.appendRoute("GET /metrics") { _ in
-            HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(registry.emitToBuffer()))
-        }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    try await server.run()
-                } catch is CancellationError {
-                } catch {
-                    self.logger.error("metrics_failed", metadata: ["listen": "\(self.listen)", "error": "\(error)",
-                                                                   "detail": "check metrics.listen; the daemon goes on without metrics"])
-                }
-            }
-            group.addTask {
-                try await server.waitUntilListening()
-                self.logger.info("metrics_listening", metadata: ["listen": "\(self.listen)"])
-            }
             group.addTask {
                 while !Task.isCancelled {
                     if let r = try? self.store.status(endpoints: self.endpoints, limit: 0) { self.metrics.queue(r) }
-                    try await Task.sleep(for: .seconds(5))
+                    try? await Task.sleep(for: .seconds(5))
                 }
             }
             try await gracefulShutdown()
-            await server.stop(timeout: 1)
             group.cancelAll()
         }
+    }
+}
+
+/// `[metrics] listen`: `/metrics` alone, as Prometheus text.
+struct MetricsHandler: HTTPHandler {
+    let registry: PrometheusCollectorRegistry
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard request.target.path(percentEncoded: true) == "/metrics" else {
+            return HTTPResponse(statusCode: .notFound, headers: [.contentType: "text/plain"], body: Data("only /metrics is served here\n".utf8))
+        }
+        return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(registry.emitToBuffer()))
     }
 }

@@ -26,8 +26,15 @@ public struct OrderStory: Sendable, Equatable, Codable {
     }
 
     public var order: String
+    /// The customer the lines name (the first line's), for support; contact details are
+    /// not encoded (`--json` shows none), a page shows them masked.
+    public var customer: String?
+    public var email: String?
+    public var phone: String?
     public var lines: [Line]
     public var messages: [MessageRecord]
+
+    enum CodingKeys: String, CodingKey { case order, customer, lines, messages }
 }
 
 /// One queued message for one endpoint, as the outbox holds it.
@@ -58,18 +65,20 @@ extension Store {
     public func orderStory(_ order: String, endpoints: [String]) throws -> OrderStory? {
         try writer.read { db in
             var lines: [OrderStory.Line] = []
+            var customer: (id: String?, email: String?, phone: String?) = (nil, nil, nil)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT l.line, l.sku, l.location, l.qty, l.status, l.ordered_at, l.promised_at, l.estimate_at, l.projected_at,
-                       l.ready_at,
+                       l.ready_at, l.customer_id, l.customer_email, l.customer_phone,
                        (SELECT r.po FROM restock r WHERE r.sku = l.sku AND r.location = l.location AND r.status = 'open'
                          AND r.expected_at = l.projected_at ORDER BY r.po LIMIT 1)
                 FROM order_line l WHERE l.order_id = ? ORDER BY l.line
                 """, arguments: [order])
             for r in rows {
+                if customer.id == nil { customer = (r[10], r[11], r[12]) }
                 func time(_ i: Int) -> String? { (r[i] as Int64?).map { RFC3339.format(Instant(milliseconds: $0)) } }
                 lines.append(OrderStory.Line(line: r[0], sku: r[1], location: r[2], qty: r[3], status: r[4],
                                              orderedAt: time(5) ?? "", promisedAt: time(6) ?? "", estimateAt: time(7),
-                                             projectedAt: time(8), waitsFor: r[10], readyAt: time(9)))
+                                             projectedAt: time(8), waitsFor: r[13], readyAt: time(9)))
             }
             var known = Set(endpoints)
             // Endpoints removed from the configuration may still hold messages of the order.
@@ -80,7 +89,8 @@ extension Store {
             }
             messages.sort { ($0.createdAt, $0.webhookID, $0.endpoint) < ($1.createdAt, $1.webhookID, $1.endpoint) }
             guard !lines.isEmpty || !messages.isEmpty else { return nil }
-            return OrderStory(order: order, lines: lines, messages: messages)
+            return OrderStory(order: order, customer: customer.id, email: customer.email, phone: customer.phone, lines: lines,
+                              messages: messages)
         }
     }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import BackorderCore
+import Foundation
 
 /// Appends rejected lines to `rejected.jsonl`: one JSON object per line with the file,
 /// line number, reason and the raw line (`raw`, with `raw_base64` too when the bytes
@@ -20,6 +21,29 @@ final class RejectLog: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+
+    /// The last `limit` entries of the log, newest first, read from its last 64 KiB
+    /// (a page shows them; the file itself can be any size).
+    func tail(limit: Int) -> [RecentReject] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        let start = max(0, size - 65_536)
+        var bytes = [UInt8](repeating: 0, count: Int(size - start))
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        guard n > 0 else { return [] }
+        var lines = bytes[..<n].split(separator: 0x0A)
+        if start > 0, !lines.isEmpty { lines.removeFirst() }  // a partial first line
+        var out: [RecentReject] = []
+        for line in lines.reversed() {
+            guard out.count < limit else { break }
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
+            out.append(RecentReject(at: o["at"] as? String ?? "", file: o["file"] as? String ?? "", line: o["line"] as? Int ?? 0,
+                                    reason: o["reason"] as? String ?? ""))
+        }
+        return out
+    }
 
     func append(_ rejects: [Reject], at: Instant) throws {
         guard !rejects.isEmpty else { return }
@@ -50,4 +74,12 @@ final class RejectLog: @unchecked Sendable {
             written += n
         }
     }
+}
+
+/// A refused line as the status page lists it: where and why, never its content.
+public struct RecentReject: Sendable, Equatable {
+    public var at: String
+    public var file: String
+    public var line: Int
+    public var reason: String
 }

@@ -137,6 +137,14 @@ enum Schema {
                 CREATE INDEX outbox_in_flight ON outbox (lease_until) WHERE state = 'in_flight';
                 """)
         }
+        // For the status page: orders by customer (its search box), and the positions
+        // with the most waiting lines without a scan of every position.
+        m.registerMigration("v4-status-page") { db in
+            try db.execute(sql: """
+                CREATE INDEX order_line_customer ON order_line (customer_id);
+                CREATE INDEX position_waiting ON position (waiting_lines DESC, sku, location) WHERE waiting_lines > 0;
+                """)
+        }
         return m
     }
 }

@@ -13,7 +13,9 @@ import Testing
     /// receiver refuses connections, so it waits for a retry in an hour) is superseded by
     /// the ready that follows; the sms receiver answers 410, so its copies die at once,
     /// and so does the staff alert.
-    static func story(_ root: TempDirectory) async throws -> (cfg: String, receiver: ScriptedReceiver) {
+    /// `extra` is added to the configuration; `whileRunning` runs before the daemon stops.
+    static func story(_ root: TempDirectory, extra: String = "",
+                      whileRunning: (String) async throws -> Void = { _ in }) async throws -> (cfg: String, receiver: ScriptedReceiver) {
         let receiver = ScriptedReceiver(secret: secret) { _, _ in .status(410) }
         let url = try await receiver.start()
         let cfg = try BinaryTests.config(root)
@@ -39,6 +41,7 @@ import Testing
             url = "\(url)"
             secret = "\(secret)"
             events = ["stock.low", "stock.out", "stock.oversold"]
+            \(extra)
             """)
         chmod(cfg, 0o600)
         let log = root.file("daemon.log")
@@ -60,6 +63,7 @@ import Testing
             let text = Files.read(log)
             return text.components(separatedBy: "event=dead_letter").count == 4  // sms delay, sms ready, staff out
         }
+        try await whileRunning(cfg)
         return (cfg, receiver)
     }
 

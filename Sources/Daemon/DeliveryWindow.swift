@@ -1,0 +1,69 @@
+import BackorderCore
+
+/// Per endpoint: deliveries and failed attempts in the last hour (sixty one-minute
+/// buckets), and what the last attempt got. Kept in memory from the dispatcher's
+/// results for the status page; a restart starts it empty.
+public final class DeliveryWindow: @unchecked Sendable {
+    public struct Summary: Sendable, Equatable {
+        public var delivered = 0
+        public var failed = 0
+        /// The last attempt's HTTP status (`204`) or reason (`timeout`, `http_503`), and when.
+        public var last: String?
+        public var lastAt: Instant?
+    }
+
+    static let buckets = 60
+    static let bucket = Span.minutes(1)
+
+    private struct Counts {
+        var minute = Array(repeating: Int64.min, count: DeliveryWindow.buckets)
+        var delivered = Array(repeating: 0, count: DeliveryWindow.buckets)
+        var failed = Array(repeating: 0, count: DeliveryWindow.buckets)
+        var last: String?
+        var lastAt: Instant?
+    }
+
+    private let lock = Lock()
+    private var endpoints: [String: Counts] = [:]
+
+    public init() {}
+
+    /// Counts one attempt's outcome at `now`.
+    public func record(endpoint: String, outcome: Outcome, at now: Instant) {
+        let minute = now.milliseconds / Self.bucket.milliseconds
+        let slot = Int((minute % Int64(Self.buckets) + Int64(Self.buckets)) % Int64(Self.buckets))
+        lock.withLock {
+            var c = endpoints[endpoint] ?? Counts()
+            if c.minute[slot] != minute {
+                c.minute[slot] = minute
+                c.delivered[slot] = 0
+                c.failed[slot] = 0
+            }
+            switch outcome {
+            case .delivered(let status):
+                c.delivered[slot] += 1
+                c.last = String(status)
+            case .retry(let reason, _), .permanent(let reason):
+                c.failed[slot] += 1
+                c.last = reason
+            }
+            c.lastAt = now
+            endpoints[endpoint] = c
+        }
+    }
+
+    /// The last hour up to `now`, per endpoint that had an attempt.
+    public func summary(at now: Instant) -> [String: Summary] {
+        let current = now.milliseconds / Self.bucket.milliseconds
+        return lock.withLock {
+            endpoints.mapValues { c in
+                var s = Summary(last: c.last, lastAt: c.lastAt)
+                for i in 0..<Self.buckets where c.minute[i] > current - Int64(Self.buckets) && c.minute[i] <= current {
+                    s.delivered += c.delivered[i]
+                    s.failed += c.failed[i]
+                }
+                return s
+            }
+        }
+    }
+}

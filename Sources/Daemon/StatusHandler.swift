@@ -1,0 +1,113 @@
+import BackorderCore
+import FlyingFox
+import Foundation
+import Prometheus
+import Store
+
+/// Answers the `[http]` listener's requests: the status pages and `/metrics`, each
+/// after the bearer token when one is configured. Read-only: every page is a read
+/// transaction on a reader connection beside the daemon's writer.
+struct StatusHandler: HTTPHandler {
+    let store: Store
+    let deliveries: DeliveryWindow
+    let registry: PrometheusCollectorRegistry
+    let token: BearerToken?
+    let endpoints: [String]
+    let inboxDirectory: String
+    /// ` --config PATH` for the commands the pages show, when the configuration is not the default one.
+    let configOption: String
+    let version: String
+    let now: @Sendable () -> Instant
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if let token, !token.accepts(authorization: request.headers[.authorization]) {
+            return HTTPResponse(statusCode: .unauthorized,
+                                headers: [HTTPHeader("WWW-Authenticate"): "Bearer realm=\"backorderd\"", .contentType: "text/plain; charset=utf-8"],
+                                body: Data("401: send Authorization: Bearer TOKEN, the token in http.token_file\n".utf8))
+        }
+        guard request.method == .GET || request.method == .HEAD else {
+            return HTTPResponse(statusCode: .methodNotAllowed, headers: [HTTPHeader("Allow"): "GET, HEAD"], body: Data())
+        }
+        let path = request.target.path(percentEncoded: true)
+        let query = Self.query(request.target.query(percentEncoded: true))
+        do {
+            switch path {
+            case "/metrics":
+                return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(registry.emitToBuffer()))
+            case "/", "/index.html":
+                return html(try overview())
+            case "/orders", "/orders/":
+                let q = (query["q"] ?? "").trimmingCharacters(in: .whitespaces)
+                let found = q.isEmpty ? [] : try store.searchOrders(q, endpoints: endpoints)
+                if found.count == 1 {
+                    return HTTPResponse(statusCode: .seeOther, headers: [.location: "/orders/" + HTMLText.urlEncode(found[0])], body: Data())
+                }
+                return html(StatusPages.search(q, found: found, version: version))
+            case "/dead-letters":
+                return html(try deadLetters(query))
+            default:
+                if path.hasPrefix("/orders/"), let id = String(path.dropFirst(8)).removingPercentEncoding, !id.isEmpty {
+                    guard let story = try store.orderStory(id, endpoints: endpoints) else {
+                        return html(StatusPages.notFound("No order \(id) is known: no line and no message names it.", version: version),
+                                    status: .notFound)
+                    }
+                    return html(StatusPages.order(story, version: version))
+                }
+                return html(StatusPages.notFound("Nothing is at \(path). The pages are /, /orders/ID, /dead-letters and /metrics.",
+                                                 version: version), status: .notFound)
+            }
+        } catch {
+            return HTTPResponse(statusCode: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: Data("500: the state could not be read (\(error)); see the daemon's log\n".utf8))
+        }
+    }
+
+    private func overview() throws -> String {
+        let o = try store.overview(endpoints: endpoints)
+        var sizes: [String: Int64] = [:]
+        for f in o.files {
+            var st = stat()
+            if stat(inboxDirectory + "/" + f.name, &st) == 0 { sizes[f.name] = Int64(st.st_size) }
+        }
+        let t = now()
+        return StatusPages.overview(o, deliveries: deliveries.summary(at: t), rejects: store.recentRejects(), fileSizes: sizes, now: t,
+                                    version: version)
+    }
+
+    private func deadLetters(_ query: [String: String]) throws -> String {
+        let endpoint = query["endpoint"] ?? "", type = query["type"] ?? "", since = (query["since"] ?? "").trimmingCharacters(in: .whitespaces)
+        var filter = DeadLetterFilter(endpoint: endpoint.isEmpty ? nil : endpoint, type: type.isEmpty ? nil : type)
+        var problem: String? = nil
+        if !since.isEmpty {
+            if case .instant(let i)? = RFC3339.parse(since.utf8) { filter.since = i } else {
+                problem = "“\(since)” is not an RFC 3339 time such as 2026-12-01T09:00:00Z; showing every time"
+            }
+        }
+        let dead = try store.deadLetters(matching: filter)
+        return StatusPages.deadLetters(dead, filter: (endpoint, type, problem == nil ? since : ""), endpoints: endpoints,
+                                       problem: problem, configOption: configOption, version: version)
+    }
+
+    private func html(_ page: String, status: HTTPStatusCode = .ok) -> HTTPResponse {
+        HTTPResponse(statusCode: status, headers: [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            HTTPHeader("X-Content-Type-Options"): "nosniff",
+            HTTPHeader("Referrer-Policy"): "no-referrer",
+            HTTPHeader("Content-Security-Policy"): "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ], body: Data(page.utf8))
+    }
+
+    /// Query parameters from the raw query string: `+` is a space (HTML forms), then
+    /// percent-decoding; the first of a repeated name wins.
+    static func query(_ raw: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in raw.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            let name = decode(parts[0])
+            if out[name] == nil { out[name] = parts.count > 1 ? decode(parts[1]) : "" }
+        }
+        return out
+    }
+}
