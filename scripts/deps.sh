@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages backorderd builds against, when any is missing.
+# Installs the system packages backorderd builds against, when any is missing;
+# with --test, also what the tests use (chromium, for the status page's browser test).
 set -euo pipefail
+packages=(libcurl4-openssl-dev libsqlite3-dev pkg-config)
+[ "${1:-}" = "--test" ] && packages+=(chromium)
 need=()
-for pkg in libcurl4-openssl-dev libsqlite3-dev pkg-config; do
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds everything (the tests spawn the
+# The test command: installs what is missing (chromium too, for the browser test), builds everything (the tests spawn the
 # real binary), runs every test, checks the systemd unit, fuzzes each parser and the
 # decision core for a short while (FUZZ_SECONDS, default 20 each), and builds, installs
 # and removes the Debian package in a throwaway root (as root; through sudo otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 swift build --build-tests
 swift test --skip-build "$@"
 bash scripts/check-unit.sh

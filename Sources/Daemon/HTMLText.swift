@@ -80,6 +80,7 @@ struct HTMLText {
         th,td{padding:.35em .6em;border-bottom:1px solid #e3e6ea;text-align:left;white-space:nowrap;vertical-align:top}
         th{background:#eef1f4;font-weight:600;font-size:.9em}td.num,th.num{text-align:right}
         code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#eef1f4;padding:.1em .3em;border-radius:3px;white-space:pre-wrap;word-break:break-all}
+        td code{white-space:nowrap;word-break:normal}
         .badge{padding:.05em .45em;border-radius:9px;font-size:.85em;background:#e3e6ea}
         .ok{background:#d5f0dc}.warn{background:#fdecc8}.bad{background:#f9d0d0}
         .tiles{display:flex;flex-wrap:wrap;gap:.6em}.tile{background:#fff;border:1px solid #e3e6ea;border-radius:6px;padding:.5em .9em;min-width:8em}

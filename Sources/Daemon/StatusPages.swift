@@ -112,7 +112,7 @@ enum StatusPages {
         }
         h.raw("</select> <select name=\"type\" aria-label=\"type\"><option value=\"\">every type</option>")
         for t in EventType.all { h.raw("<option\(t == filter.type ? " selected" : "")>\(HTMLText.escape(t))</option>") }
-        h.raw("</select> <input name=\"since\" value=\"\(HTMLText.escape(filter.since))\" placeholder=\"since 2026-12-01T09:00:00Z\" aria-label=\"since\"> <button>Filter</button></form>\n")
+        h.raw("</select> <input name=\"since\" value=\"\(HTMLText.escape(filter.since))\" placeholder=\"since (RFC 3339)\" aria-label=\"since\"> <button>Filter</button></form>\n")
         if let problem { h.raw("<p class=\"badge bad\" id=\"problem\">"); h.text(problem); h.raw("</p>\n"); }
         var options = ""
         if !filter.endpoint.isEmpty { options += " --endpoint " + shellQuote(filter.endpoint) }
