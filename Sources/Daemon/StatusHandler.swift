@@ -83,8 +83,9 @@ struct StatusHandler: HTTPHandler {
                 problem = "“\(since)” is not an RFC 3339 time such as 2026-12-01T09:00:00Z; showing every time"
             }
         }
-        let dead = try store.deadLetters(matching: filter)
-        return StatusPages.deadLetters(dead, filter: (endpoint, type, problem == nil ? since : ""), endpoints: endpoints,
+        let dead = try store.deadLetters(matching: filter, newest: StatusPages.deadLetterRows)
+        let total = dead.count < StatusPages.deadLetterRows ? dead.count : try store.countDeadLetters(matching: filter)
+        return StatusPages.deadLetters(dead, total: total, filter: (endpoint, type, problem == nil ? since : ""), endpoints: endpoints,
                                        problem: problem, configOption: configOption, version: version)
     }
 

@@ -101,7 +101,10 @@ enum StatusPages {
 
     /// `/dead-letters`: filtered by endpoint, type and time in the URL; each row with the
     /// command that requeues it (the page itself changes nothing).
-    static func deadLetters(_ dead: [DeadLetter], filter: (endpoint: String, type: String, since: String), endpoints: [String],
+    /// The dead-letter page lists the newest this many; the count and the commands cover all.
+    static let deadLetterRows = 200
+
+    static func deadLetters(_ dead: [DeadLetter], total: Int, filter: (endpoint: String, type: String, since: String), endpoints: [String],
                             problem: String?, configOption: String, version: String) -> String {
         let requeue = "backorderd dead-letters requeue" + configOption
         var h = HTMLText()
@@ -119,7 +122,7 @@ enum StatusPages {
         if !filter.type.isEmpty { options += " --type " + shellQuote(filter.type) }
         if !filter.since.isEmpty { options += " --since " + shellQuote(filter.since) }
         if !dead.isEmpty {
-            h.raw("<p>\(dead.count) dead letter\(dead.count == 1 ? "" : "s"). Requeue \(options.isEmpty ? "all of them" : "these"): ")
+            h.raw("<p id=\"count\">\(total) dead letter\(total == 1 ? "" : "s")\(total > dead.count ? ", the newest \(dead.count) shown" : ""). Requeue \(options.isEmpty ? "all of them" : "all \(total)"): ")
             h.raw(HTMLText.code(requeue + (options.isEmpty ? " --all" : options)) + "</p>\n")
         }
         h.table("dead-letters", ["made", "endpoint", "type", "order", "attempts", "last attempt", "webhook id", "requeue"],

@@ -41,7 +41,7 @@ public struct DeadLetter: Sendable, Equatable, Codable {
         createdAt = i
     }
 
-    init(webhookID: String, endpoint: String, type: String, orderKey: String, attempts: Int, lastError: String?, createdAt: Instant) {
+    public init(webhookID: String, endpoint: String, type: String, orderKey: String, attempts: Int, lastError: String?, createdAt: Instant) {
         self.webhookID = webhookID
         self.endpoint = endpoint
         self.type = type

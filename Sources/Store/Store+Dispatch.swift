@@ -163,17 +163,30 @@ extension Store: OutboxQueue {
 }
 
 extension Store {
-    /// Dead letters, oldest first; with a filter, those it matches.
-    public func deadLetters(matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> [DeadLetter] {
+    /// Dead letters, oldest first; with a filter, those it matches. With `newest`, only
+    /// the newest that many (still oldest first). Walks the dead letters' own index,
+    /// never the whole outbox.
+    public func deadLetters(matching filter: DeadLetterFilter = DeadLetterFilter(), newest: Int? = nil) throws -> [DeadLetter] {
         let (clause, arguments) = filter.sql(ids: nil)
         return try writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox
-                WHERE state = 'dead'\(clause) ORDER BY id
-                """, arguments: arguments).map {
+            let select = """
+                SELECT webhook_id, endpoint, type, order_key, attempts, last_error, created_at, id FROM outbox INDEXED BY outbox_dead
+                WHERE state = 'dead'\(clause)
+                """
+            let sql = newest.map { "SELECT * FROM (\(select) ORDER BY id DESC LIMIT \($0)) ORDER BY id" } ?? select + " ORDER BY id"
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map {
                 DeadLetter(webhookID: $0[0], endpoint: $0[1], type: $0[2], orderKey: $0[3], attempts: $0[4], lastError: $0[5],
                            createdAt: Instant(milliseconds: $0[6]))
             }
+        }
+    }
+
+    /// How many dead letters the filter matches.
+    public func countDeadLetters(matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> Int {
+        let (clause, arguments) = filter.sql(ids: nil)
+        return try writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox INDEXED BY outbox_dead WHERE state = 'dead'\(clause)",
+                             arguments: arguments) ?? 0
         }
     }
 
@@ -185,7 +198,7 @@ extension Store {
         let (clause, arguments) = filter.sql(ids: ids)
         return try writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox
+                SELECT id, webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox INDEXED BY outbox_dead
                 WHERE state = 'dead'\(clause) ORDER BY id
                 """, arguments: arguments)
             for r in rows {

@@ -12,12 +12,17 @@ extension Store {
                 names.append(e)
             }
             func count(_ sql: String, _ args: StatementArguments) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: args) ?? 0 }
+            var deadByEndpoint: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT endpoint, COUNT(*) FROM outbox INDEXED BY outbox_dead WHERE state = 'dead' GROUP BY endpoint") {
+                deadByEndpoint[row[0]] = row[1]
+                if !names.contains(row[0]) { names.append(row[0]) }
+            }
             var endpoints: [Overview.Endpoint] = []
             for name in names {
                 // Each count walks one partial index: pending and dead messages of the endpoint.
                 let pending = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_pending WHERE endpoint = ? AND state = 'pending'", [name])
                 let inFlight = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_in_flight WHERE state = 'in_flight' AND endpoint = ?", [name])
-                let dead = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_dead WHERE state = 'dead' AND endpoint = ?", [name])
+                let dead = deadByEndpoint[name] ?? 0
                 let oldest = try Int64.fetchOne(db, sql: """
                     SELECT created_at FROM outbox INDEXED BY outbox_pending WHERE endpoint = ? AND state = 'pending' ORDER BY id LIMIT 1
                     """, arguments: [name])
@@ -28,8 +33,9 @@ extension Store {
                                                    breaker: row?[0] ?? "closed", lastError: row?[1],
                                                    lastErrorAt: (row?[2] as Int64?).map(Instant.init(milliseconds:))))
             }
-            let dead = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_dead WHERE state = 'dead'", [])
-            let waitingLines = try count("SELECT COUNT(*) FROM order_line INDEXED BY order_line_deadline WHERE status = 'waiting'", [])
+            let dead = deadByEndpoint.values.reduce(0, +)
+            // Each position counts its waiting lines: summed from the small index of those with any.
+            let waitingLines = try count("SELECT COALESCE(SUM(waiting_lines), 0) FROM position INDEXED BY position_waiting WHERE waiting_lines > 0", [])
             let files = try Row.fetchAll(db, sql: "SELECT name, offset, line, updated_at FROM inbox_file ORDER BY name").map {
                 Overview.File(name: $0[0], offset: $0[1], lines: $0[2], readAt: Instant(milliseconds: $0[3]))
             }

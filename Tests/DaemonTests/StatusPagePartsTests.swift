@@ -1,5 +1,6 @@
 import BackorderCore
 @testable import Daemon
+import Store
 import Testing
 
 /// The status page's pure parts: the delivery window, the token, escaping and query parsing.
@@ -30,6 +31,20 @@ import Testing
             #expect(!t.accepts(authorization: wrong), "\(wrong ?? "nil")")
         }
         #expect(!"\(t)".contains("0123"))
+    }
+
+    @Test func theDeadLetterPageSaysWhenItShowsOnlyTheNewest() {
+        let rows = (0..<StatusPages.deadLetterRows).map {
+            DeadLetter(webhookID: "msg_\($0)", endpoint: "sms", type: "backorder.ready", orderKey: "O-\($0)", attempts: 12,
+                       lastError: "timeout", createdAt: Instant(milliseconds: Int64($0)))
+        }
+        let page = StatusPages.deadLetters(rows, total: 500, filter: ("sms", "", ""), endpoints: ["sms"], problem: nil,
+                                           configOption: "", version: "test")
+        #expect(page.contains("500 dead letters, the newest 200 shown. Requeue all 500: <code>backorderd dead-letters requeue --endpoint sms</code>"))
+        let all = StatusPages.deadLetters(Array(rows.prefix(3)), total: 3, filter: ("", "", ""), endpoints: ["sms"], problem: nil,
+                                          configOption: " --config /etc/b.toml", version: "test")
+        #expect(all.contains("3 dead letters. Requeue all of them: <code>backorderd dead-letters requeue --config /etc/b.toml --all</code>"))
+        #expect(all.contains("<code>backorderd dead-letters requeue --config /etc/b.toml msg_2</code>"))
     }
 
     @Test func valuesAreEscapedAndQueriesDecoded() {
