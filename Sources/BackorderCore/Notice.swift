@@ -31,18 +31,25 @@ public struct Notice: Equatable, Sendable {
 /// The data of a customer message.
 public struct CustomerNotice: Equatable, Sendable {
     public var order: String
-    public var customer: Customer
+    /// The customer of the notice's first line; nil when the line's customer is not in
+    /// memory (written at an earlier checkpoint) until the store reads it back
+    /// (`Store.withCustomers`) — before anything renders the notice.
+    public var customer: Customer?
     public var lines: [NoticeLine]
     public var remaining: [NoticeLine]
     public var cancelURL: String?
 
-    public init(order: String, customer: Customer, lines: [NoticeLine], remaining: [NoticeLine], cancelURL: String?) {
+    public init(order: String, customer: Customer?, lines: [NoticeLine], remaining: [NoticeLine], cancelURL: String?) {
         self.order = order
         self.customer = customer
         self.lines = lines
         self.remaining = remaining
         self.cancelURL = cancelURL
     }
+
+    /// The customer to address. Renderers use this; it is empty only when the store could
+    /// not read the customer back, which it logs (`customer_missing`).
+    public var recipient: Customer { customer ?? Customer(id: "") }
 }
 
 /// One order line as a message shows it.

@@ -32,12 +32,12 @@ public enum Payload {
             w.key("order"); w.string(c.order)
             w.key("customer")
             w.open()
-            w.key("id"); w.string(c.customer.id)
-            w.key("name"); w.optional(c.customer.name)
-            w.key("email"); w.optional(c.customer.email)
-            w.key("phone"); w.optional(c.customer.phone)
-            w.key("locale"); w.string(c.customer.locale)
-            if let tz = c.customer.timezone { w.key("timezone"); w.string(tz) }
+            w.key("id"); w.string(c.recipient.id)
+            w.key("name"); w.optional(c.recipient.name)
+            w.key("email"); w.optional(c.recipient.email)
+            w.key("phone"); w.optional(c.recipient.phone)
+            w.key("locale"); w.string(c.recipient.locale)
+            if let tz = c.recipient.timezone { w.key("timezone"); w.string(tz) }
             w.close()
             w.key("lines"); lines(c.lines, &w)
             w.key("remaining"); lines(c.remaining, &w)

@@ -67,7 +67,14 @@ public struct OrderLine: Equatable, Sendable {
     /// The estimate the customer was last given: `promisedAt`, then the date of the last delay notice.
     public var estimate: Instant?
     public var status: LineStatus
-    public var customer: Customer
+    /// The customer, while the line's row has not been written with it: the daemon drops
+    /// it from memory at the checkpoint that writes it (a message reads it back from the
+    /// state file), so an open line costs a pointer for it, not six strings.
+    public var customer: Customer? {
+        get { customerBox?.value }
+        set { customerBox = newValue.map(CustomerBox.init) }
+    }
+    private var customerBox: CustomerBox?
     public var updatedAt: Instant
     /// The date the open purchase orders make this line complete, if known and not past.
     public var projected: Instant?
@@ -79,7 +86,7 @@ public struct OrderLine: Equatable, Sendable {
     public var deadline: Instant?
 
     public init(key: LineKey, position: PositionKey, qty: Int64, orderedAt: Instant, promisedAt: Instant,
-                estimate: Instant?, status: LineStatus, customer: Customer, updatedAt: Instant) {
+                estimate: Instant?, status: LineStatus, customer: Customer?, updatedAt: Instant) {
         self.key = key
         self.position = position
         self.qty = qty
@@ -87,9 +94,16 @@ public struct OrderLine: Equatable, Sendable {
         self.promisedAt = promisedAt
         self.estimate = estimate
         self.status = status
-        self.customer = customer
+        self.customerBox = customer.map(CustomerBox.init)
         self.updatedAt = updatedAt
     }
+}
+
+/// A customer's details out of line: one pointer in an `OrderLine`.
+final class CustomerBox: Equatable, Sendable {
+    let value: Customer
+    init(_ value: Customer) { self.value = value }
+    static func == (a: CustomerBox, b: CustomerBox) -> Bool { a === b || a.value == b.value }
 }
 
 /// The staff alerts a position has raised since it was last healthy.

@@ -45,12 +45,22 @@ public struct WorkingSet: Sendable {
 
     // MARK: Checkpoints
 
-    /// Forgets what changed: a checkpoint has written it.
+    /// Forgets what changed: a checkpoint has written it. The sets keep their storage
+    /// for the next batch, unless catching up made them large.
     public mutating func clearDirty() {
         closedLoaded.removeAll()
-        dirtyPositions.removeAll(keepingCapacity: true)
-        dirtyLines.removeAll(keepingCapacity: true)
-        dirtyRestocks.removeAll(keepingCapacity: true)
+        let keep = 16_384
+        dirtyPositions.removeAll(keepingCapacity: dirtyPositions.count <= keep)
+        dirtyLines.removeAll(keepingCapacity: dirtyLines.count <= keep)
+        dirtyRestocks.removeAll(keepingCapacity: dirtyRestocks.count <= keep)
+    }
+
+    /// Makes room for a state of this size at once (before loading it), instead of
+    /// growing and rehashing the tables as it comes.
+    public mutating func reserve(positions: Int, restocks: Int) {
+        self.positions.reserveCapacity(positions)
+        self.restocks.reserveCapacity(restocks)
+        positionRestocks.reserveCapacity(min(positions, restocks))
     }
 
     /// Drops the closed lines and closed purchase orders among what changed, once a
@@ -76,6 +86,14 @@ public struct WorkingSet: Sendable {
                 keys.removeAll { $0 == key }
                 positionRestocks[key.position] = keys.isEmpty ? nil : keys
             }
+        }
+    }
+
+    /// Drops the customers of the lines a checkpoint has written (call before
+    /// `clearDirty`): the rows hold them, and messages read them back from there.
+    public mutating func forgetCustomers() {
+        for key in dirtyLines where lines[key]?.customer != nil {
+            lines[key]!.customer = nil
         }
     }
 

@@ -54,8 +54,8 @@ public struct TemplateRenderer: NoticeRenderer {
         let zone: TimeZone
         switch notice.content {
         case .customer(let c):
-            locale = c.customer.locale
-            zone = c.customer.timezone.flatMap(formats.zone(named:)) ?? defaultTimeZone
+            locale = c.recipient.locale
+            zone = c.recipient.timezone.flatMap(formats.zone(named:)) ?? defaultTimeZone
         case .staff:
             locale = "en"
             zone = defaultTimeZone
@@ -147,7 +147,7 @@ public struct TemplateRenderer: NoticeRenderer {
                 "remaining": c.remaining.map(line),
                 "items": c.lines.map { "\($0.qty) x \(clean($0.sku))" }.joined(separator: ", "),
             ]
-            if let n = c.customer.name { v["name"] = clean(n) }
+            if let n = c.recipient.name { v["name"] = clean(n) }
             if let u = c.cancelURL { v["cancel_url"] = clean(u) }
             if let latest = c.lines.compactMap(\.expectedAt).max() {
                 v["expected"] = long(latest)

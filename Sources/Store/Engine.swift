@@ -26,6 +26,7 @@ final class Engine {
     /// Forgets what a checkpoint wrote.
     func checkpointed() {
         state.evictClosed()
+        state.forgetCustomers()
         state.clearDirty()
         notices.removeAll(keepingCapacity: true)
         rejects.removeAll(keepingCapacity: true)

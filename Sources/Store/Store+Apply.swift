@@ -67,10 +67,10 @@ extension Store {
             }
         }
         if !ws.dirtyLines.isEmpty {
-            let st = try db.cachedStatement(sql: """
+            let upsert = try db.cachedStatement(sql: """
                 INSERT INTO order_line (order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
-                    customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone,
-                    projected_at, ready_at, long_wait_sent, deadline_at, updated_at)
+                    projected_at, ready_at, long_wait_sent, deadline_at, updated_at,
+                    customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (order_id, line) DO UPDATE SET
                     sku = excluded.sku, location = excluded.location, qty = excluded.qty,
@@ -83,9 +83,16 @@ extension Store {
                     long_wait_sent = excluded.long_wait_sent, deadline_at = excluded.deadline_at,
                     updated_at = excluded.updated_at
                 """)
+            // A line whose customer is not in memory has its row already (it was read
+            // from it, or written with it): its customer columns stay as they are.
+            let update = try db.cachedStatement(sql: """
+                UPDATE order_line SET sku = ?3, location = ?4, qty = ?5, ordered_at = ?6, promised_at = ?7, estimate_at = ?8,
+                    status = ?9, projected_at = ?10, ready_at = ?11, long_wait_sent = ?12, deadline_at = ?13, updated_at = ?14
+                WHERE order_id = ?1 AND line = ?2
+                """)
             for key in ws.dirtyLines {
                 guard let l = ws.lines[key] else { continue }
-                var s = RawStatement(st)
+                var s = RawStatement(l.customer == nil ? update : upsert)
                 s.bind(key.order)
                 s.bind(key.line)
                 s.bind(l.position.sku)
@@ -95,17 +102,19 @@ extension Store {
                 s.bind(l.promisedAt.milliseconds)
                 s.bind(l.estimate?.milliseconds)
                 s.bind(l.status.rawValue)
-                s.bind(l.customer.id)
-                s.bind(l.customer.name)
-                s.bind(l.customer.email)
-                s.bind(l.customer.phone)
-                s.bind(l.customer.locale)
-                s.bind(l.customer.timezone)
                 s.bind(l.projected?.milliseconds)
                 s.bind(l.readyAt?.milliseconds)
                 s.bind(Int64(l.longWaitSent ? 1 : 0))
                 s.bind(l.deadline?.milliseconds)
                 s.bind(l.updatedAt.milliseconds)
+                if let c = l.customer {
+                    s.bind(c.id)
+                    s.bind(c.name)
+                    s.bind(c.email)
+                    s.bind(c.phone)
+                    s.bind(c.locale)
+                    s.bind(c.timezone)
+                }
                 try s.run()
             }
         }
@@ -156,6 +165,12 @@ extension Store {
         customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone,
         projected_at, ready_at, long_wait_sent, deadline_at, updated_at
         """
+    /// The same, without the customer (read back only when a message needs it).
+    static let lineColumnsWithoutCustomer = """
+        order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
+        NULL, NULL, NULL, NULL, NULL, NULL,
+        projected_at, ready_at, long_wait_sent, deadline_at, updated_at
+        """
 
     static func readLine(_ s: RawStatement) -> OrderLine {
         var l = OrderLine(
@@ -164,8 +179,10 @@ extension Store {
             qty: s.int(4), orderedAt: Instant(milliseconds: s.int(5)), promisedAt: Instant(milliseconds: s.int(6)),
             estimate: s.optionalInt(7).map(Instant.init(milliseconds:)),
             status: LineStatus(rawValue: s.text(8)) ?? .waiting,
-            customer: Customer(id: s.text(9), name: s.optionalText(10), email: s.optionalText(11), phone: s.optionalText(12),
-                               locale: s.text(13), timezone: s.optionalText(14)),
+            customer: s.optionalText(9).map {
+                Customer(id: $0, name: s.optionalText(10), email: s.optionalText(11), phone: s.optionalText(12),
+                         locale: s.text(13), timezone: s.optionalText(14))
+            },
             updatedAt: Instant(milliseconds: s.int(19)))
         l.projected = s.optionalInt(15).map(Instant.init(milliseconds:))
         l.readyAt = s.optionalInt(16).map(Instant.init(milliseconds:))

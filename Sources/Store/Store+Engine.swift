@@ -75,11 +75,13 @@ extension Store {
         let due = force || e.records >= policy.records || e.notices.count >= policy.notices
             || ContinuousClock.now - e.lastCheckpoint >= policy.interval.duration
         guard due else { return [] }
-        let notices = e.notices
+        var notices = e.notices
         let started = ContinuousClock.now
         let records = e.records
         var rendering = Duration.zero
         try writer.write { db in
+            // Before the rows change: a notice's customer is the one its line had when decided.
+            notices = try withCustomers(notices, db)
             try save(e.state, db)
             rendering = try enqueue(notices, now: now, db)
             for (cursor, at) in e.cursors.values { try saveCursor(cursor, at: at, db) }
@@ -92,6 +94,37 @@ extension Store {
                                               "render_us": "\(rendering.microseconds)"])
         onCheckpoint?(notices)
         return notices
+    }
+
+    /// Fills in the customer of each customer notice made while its line's customer was
+    /// not in memory, from the line's row — as written by the last checkpoint, so call it
+    /// before this one writes the rows. A row that is missing (never, short of a damaged
+    /// file) leaves the customer empty and is logged.
+    func withCustomers(_ notices: [Notice], _ db: Database) throws -> [Notice] {
+        guard notices.contains(where: { if case .customer(let c) = $0.content { c.customer == nil } else { false } }) else {
+            return notices
+        }
+        let st = try db.cachedStatement(sql: """
+            SELECT customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone
+            FROM order_line WHERE order_id = ? AND line = ?
+            """)
+        var out = notices
+        for i in out.indices {
+            guard case .customer(var c) = out[i].content, c.customer == nil, let first = c.lines.first else { continue }
+            var s = RawStatement(st)
+            s.bind(c.order)
+            s.bind(first.line)
+            if try s.step() {
+                c.customer = Customer(id: s.text(0), name: s.optionalText(1), email: s.optionalText(2), phone: s.optionalText(3),
+                                      locale: s.text(4), timezone: s.optionalText(5))
+                out[i].content = .customer(c)
+            } else {
+                logger.error("customer_missing", metadata: ["order": "\(c.order)", "line": "\(first.line)",
+                                                          "detail": "the line's row is not in the state file; the message goes without its customer"])
+            }
+            s.reset()
+        }
+        return out
     }
 
     /// Loads the decision state into memory now (the daemon does this at start, before
@@ -120,6 +153,9 @@ extension Store {
     func readState() throws -> WorkingSet {
         var state = WorkingSet()
         try writer.read { db in
+            if let sizes = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(open_restocks), 0) FROM position") {
+                state.reserve(positions: sizes[0], restocks: sizes[1])
+            }
             var s = RawStatement(try db.cachedStatement(sql: """
                 SELECT sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines,
                     open_restocks FROM position
@@ -134,7 +170,9 @@ extension Store {
                 p.openRestocks = s.int(9)
                 state.load(p)
             }
-            var l = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE status IN ('waiting', 'ready')"))
+            var l = RawStatement(try db.cachedStatement(sql: """
+                SELECT \(Self.lineColumnsWithoutCustomer) FROM order_line WHERE status IN ('waiting', 'ready')
+                """))
             while try l.step() { state.load(Self.readLine(l)) }
             var r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
             while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
@@ -155,7 +193,7 @@ extension Store {
         }
         guard !unknown.isEmpty else { return }
         try writer.read { db in
-            let st = try db.cachedStatement(sql: "SELECT \(Self.lineColumns) FROM order_line WHERE order_id = ? AND line = ?")
+            let st = try db.cachedStatement(sql: "SELECT \(Self.lineColumnsWithoutCustomer) FROM order_line WHERE order_id = ? AND line = ?")
             for key in unknown {
                 var s = RawStatement(st)
                 s.bind(key.order)

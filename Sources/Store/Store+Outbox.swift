@@ -43,7 +43,7 @@ extension Store {
             var zone: String? = nil
             if case .customer(let c) = notice.content {
                 audience = "customer"
-                zone = c.customer.timezone
+                zone = c.recipient.timezone
             }
             for target in targets {
                 let s = RawStatement(insert)

@@ -27,6 +27,8 @@ extension Store {
             rules.decider.tick(now: at, to: &ws, events: &events)
             notices += rules.grouper.group(events, in: ws)
         }
+        // Customers not in memory are read from the state file, which replay never changes.
+        notices = try writer.read { db in try withCustomers(notices, db) }
         var out: [(String, String, [UInt8])] = []
         var seen = Set<String>()
         for notice in notices where rules.subscriptions.contains(where: { $0.events.contains(notice.type) }) {

@@ -67,7 +67,7 @@ import Testing
         var n = TemplateRenderer.samples(locale: "en").first { $0.type == "backorder.ready" }!
         guard case .customer(var c) = n.content else { return }
         c.order = "O-1\r\nBcc: x@evil.example"
-        c.customer.name = "<b>Ana</b>"
+        c.customer?.name = "<b>Ana</b>"
         n.content = .customer(c)
         let m = try r.render(n)
         #expect(!m.subject.contains("\n") && !m.subject.contains("\r"))

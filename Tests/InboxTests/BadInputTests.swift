@@ -81,7 +81,7 @@ import Testing
         try await eventually("T applied") { try h.onHand("T", "store-1") == 3 }
         let lines = try h.store.allLines()
         #expect(lines.count == 1)
-        #expect(lines.first?.customer.name == "Doe, \"Ana\"\nMaria")
+        #expect(lines.first?.customer?.name == "Doe, \"Ana\"\nMaria")
         let rows = try rejected(h)
         #expect(rows.map(\.line) == [5, 6])
         #expect(rows[0].reason.contains("'on_hand' must be an integer"))

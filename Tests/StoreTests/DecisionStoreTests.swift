@@ -195,6 +195,39 @@ import Testing
         #expect(try store.allPositions().first?.onHand == 0)
     }
 
+    /// Customers leave memory at the checkpoint that writes them; a message made later
+    /// reads its customer back from the row — as it was when the message was decided,
+    /// even when a later record in the same checkpoint changes it.
+    @Test func aMessageCarriesTheCustomerItsLineHadWhenDecided() throws {
+        let root = TempDirectory()
+        let store = try Self.store(root, checkpoints: CheckpointPolicy(records: 100_000, interval: .hours(1)))
+        let key = PositionKey(sku: "A", location: "store")
+        func batch(_ n: Int64, _ r: BackorderCore.Record) -> IngestBatch {
+            IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
+                        records: [LocatedRecord(line: n, record: r)], readAt: Script.t0)
+        }
+        _ = try store.ingest(batch(1, backorder("O-1", promised: Script.t0 + .days(30))))
+        try store.flush(now: Script.t0)
+        #expect(try store.loadState().lines == 1)
+        _ = try store.ingest(batch(2, .stock(StockChange(key: key, kind: .onHand(1)))))
+        var moved = backorder("O-1", promised: Script.t0 + .days(30))
+        if case .backorder(var b) = moved {
+            b.customer = Customer(id: "C", name: "Bea", email: "bea@example.com")
+            moved = .backorder(b)
+        }
+        _ = try store.ingest(batch(3, moved))
+        try store.flush(now: Script.t0)
+        let ready = try #require(try Self.outbox(store).first { $0.type == "backorder.ready" })
+        #expect(ready.body.contains("ana@example.com") && !ready.body.contains("bea@example.com"), "\(ready.body)")
+        #expect(try store.allLines().first?.customer?.email == "bea@example.com", "the row has the new customer")
+        // A restart reads the state without customers; the next message reads Bea's back.
+        let again = try Self.store(root, checkpoints: CheckpointPolicy(records: 100_000, interval: .hours(1)))
+        _ = try again.ingest(batch(4, .order(OrderClose(order: "O-1", line: nil, status: .cancelled))))
+        try again.flush(now: Script.t0)
+        #expect(try again.allLines().first { $0.key.order == "O-1" }?.customer?.email == "bea@example.com",
+                "a line written without its customer in memory keeps the one in its row")
+    }
+
     func backorder(_ order: String, line: String = "1", qty: Int64 = 1, promised: Instant) -> BackorderCore.Record {
         .backorder(BackorderLine(order: order, line: line, key: PositionKey(sku: "A", location: "store"), qty: qty,
                                  orderedAt: Script.t0, promisedAt: promised,

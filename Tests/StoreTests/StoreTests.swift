@@ -202,7 +202,7 @@ import Testing
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
         let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order"])
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
