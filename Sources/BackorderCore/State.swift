@@ -65,7 +65,10 @@ public struct OrderLine: Equatable, Sendable {
     public var orderedAt: Instant
     public var promisedAt: Instant
     /// The estimate the customer was last given: `promisedAt`, then the date of the last delay notice.
-    public var estimate: Instant?
+    public var estimate: Instant? {
+        get { Self.instant(_estimate) }
+        set { _estimate = Self.stored(newValue) }
+    }
     public var status: LineStatus
     /// The customer, while the line's row has not been written with it: the daemon drops
     /// it from memory at the checkpoint that writes it (a message reads it back from the
@@ -77,13 +80,31 @@ public struct OrderLine: Equatable, Sendable {
     private var customerBox: CustomerBox?
     public var updatedAt: Instant
     /// The date the open purchase orders make this line complete, if known and not past.
-    public var projected: Instant?
+    public var projected: Instant? {
+        get { Self.instant(_projected) }
+        set { _projected = Self.stored(newValue) }
+    }
     /// When the line became ready.
-    public var readyAt: Instant?
+    public var readyAt: Instant? {
+        get { Self.instant(_readyAt) }
+        set { _readyAt = Self.stored(newValue) }
+    }
     /// The long-wait offer was made.
     public var longWaitSent = false
     /// The next time the clock must look at this line (overdue, long wait), while waiting.
-    public var deadline: Instant?
+    public var deadline: Instant? {
+        get { Self.instant(_deadline) }
+        set { _deadline = Self.stored(newValue) }
+    }
+
+    // The optional times, stored as milliseconds with `Int64.min` for none: 8 bytes each
+    // instead of an optional's 16, in every line the daemon keeps in memory.
+    private var _estimate = Int64.min
+    private var _projected = Int64.min
+    private var _readyAt = Int64.min
+    private var _deadline = Int64.min
+    private static func instant(_ ms: Int64) -> Instant? { ms == .min ? nil : Instant(milliseconds: ms) }
+    private static func stored(_ i: Instant?) -> Int64 { i?.milliseconds ?? .min }
 
     public init(key: LineKey, position: PositionKey, qty: Int64, orderedAt: Instant, promisedAt: Instant,
                 estimate: Instant?, status: LineStatus, customer: Customer?, updatedAt: Instant) {
@@ -92,7 +113,7 @@ public struct OrderLine: Equatable, Sendable {
         self.qty = qty
         self.orderedAt = orderedAt
         self.promisedAt = promisedAt
-        self.estimate = estimate
+        self._estimate = Self.stored(estimate)
         self.status = status
         self.customerBox = customer.map(CustomerBox.init)
         self.updatedAt = updatedAt
