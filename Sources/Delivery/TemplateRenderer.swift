@@ -14,6 +14,11 @@ public struct TemplateRenderer: NoticeRenderer {
     public static let smsLimit = 160
 
     private let templates: [String: MustacheTemplate]
+    /// The same templates compiled by `FastTemplate`, where it takes them and renders the
+    /// sample messages exactly as swift-mustache does; the rest render through swift-mustache.
+    private let fast: [String: FastTemplate]
+    /// The lists in a view (`{{#lines}}`); everything else is text or a number.
+    static let lists: Set<String> = ["lines", "remaining"]
     private let defaultTimeZone: TimeZone
     /// Zones, date styles and formatted dates, made once and reused: building a date
     /// style or a zone per message cost more than the rest of rendering.
@@ -47,7 +52,21 @@ public struct TemplateRenderer: NoticeRenderer {
         guard problems.isEmpty else { throw TemplateError(problems: problems) }
         templates = loaded
         self.defaultTimeZone = TimeZone(identifier: defaultTimeZone) ?? TimeZone(identifier: "UTC")!
+        var compiled: [String: FastTemplate] = [:]
+        let formats = self.formats, zone = self.defaultTimeZone
+        for (name, text) in sources {
+            guard let f = FastTemplate(text, lists: Self.lists), let m = loaded[name] else { continue }
+            let locale = String(name.prefix { $0 != "/" })
+            let type = name.dropFirst(locale.count + 1).split(separator: ".").dropLast().joined(separator: ".")
+            let views = Self.samples(locale: locale, variations: true).filter { $0.type == type }
+                .map { Self.view($0, locale: locale, zone: zone, formats: formats) }
+            if views.allSatisfy({ f.render($0) == m.render($0.anyView) }) { compiled[name] = f }
+        }
+        fast = compiled
     }
+
+    /// The templates `FastTemplate` renders (the others go through swift-mustache).
+    public var fastTemplates: [String] { fast.keys.sorted() }
 
     public func render(_ notice: Notice) throws -> RenderedMessage {
         let locale: String
@@ -62,11 +81,17 @@ public struct TemplateRenderer: NoticeRenderer {
         }
         let view = Self.view(notice, locale: locale, zone: zone, formats: formats)
         var out: [String] = []
+        var anyView: [String: Any]? = nil
         for part in Self.parts {
-            guard let t = template(notice.type, part, locale: locale) else {
+            guard let name = templateName(notice.type, part, locale: locale) else {
                 throw TemplateError(problems: ["no template \(locale)/\(notice.type).\(part) and no en fallback"])
             }
-            out.append(Self.trimmed(t.render(view)))
+            if let f = fast[name] {
+                out.append(Self.trimmed(f.render(view)))
+            } else {
+                if anyView == nil { anyView = view.anyView }
+                out.append(Self.trimmed(templates[name]!.render(anyView!)))
+            }
         }
         var sms = Self.oneLine(out[2])
         if sms.count > Self.smsLimit { sms = String(sms.prefix(Self.smsLimit - 1)) + "…" }
@@ -100,7 +125,7 @@ public struct TemplateRenderer: NoticeRenderer {
             for notice in Self.samples(locale: locale) {
                 do {
                     let m = try render(notice)
-                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone, formats: formats)) ?? ""
+                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone, formats: formats).anyView) ?? ""
                     let count = Self.trimmed(raw).count
                     if count > Self.smsLimit {
                         problems.append("\(locale)/\(notice.type).sms renders \(count) characters with sample data; keep it within \(Self.smsLimit)")
@@ -115,40 +140,47 @@ public struct TemplateRenderer: NoticeRenderer {
     }
 
     private func template(_ type: String, _ part: String, locale: String) -> MustacheTemplate? {
+        templateName(type, part, locale: locale).flatMap { templates[$0] }
+    }
+
+    /// The template a message of this type and locale uses: the locale's, its language's, or `en`.
+    private func templateName(_ type: String, _ part: String, locale: String) -> String? {
         var candidates = [locale]
         if let dash = locale.firstIndex(where: { $0 == "-" || $0 == "_" }) { candidates.append(String(locale[..<dash])) }
         candidates.append("en")
         for c in candidates {
-            if let t = templates["\(c)/\(type).\(part)"] { return t }
+            let name = "\(c)/\(type).\(part)"
+            if templates[name] != nil { return name }
         }
         return nil
     }
 
     // MARK: - The view templates see
 
-    static func view(_ notice: Notice, locale: String, zone: TimeZone, formats: DateFormats) -> [String: Any] {
-        func long(_ i: Instant) -> String { formats.format(i, .long, locale: locale, zone: zone) }
-        func short(_ i: Instant) -> String { formats.format(i, .short, locale: locale, zone: zone) }
+    static func view(_ notice: Notice, locale: String, zone: TimeZone, formats: DateFormats) -> TemplateObject {
+        func long(_ i: Instant) -> TemplateValue { .text(formats.format(i, .long, locale: locale, zone: zone)) }
+        func short(_ i: Instant) -> TemplateValue { .text(formats.format(i, .short, locale: locale, zone: zone)) }
         switch notice.content {
         case .customer(let c):
-            func line(_ l: NoticeLine) -> [String: Any] {
-                var d: [String: Any] = ["line": clean(l.line), "sku": clean(l.sku), "qty": l.qty, "location": clean(l.location),
-                                        "promised": long(l.promisedAt), "promised_at": RFC3339.format(l.promisedAt)]
+            func line(_ l: NoticeLine) -> TemplateObject {
+                var d: TemplateObject = ["line": .text(clean(l.line)), "sku": .text(clean(l.sku)), "qty": .int(l.qty),
+                                         "location": .text(clean(l.location)), "promised": long(l.promisedAt),
+                                         "promised_at": .text(RFC3339.format(l.promisedAt))]
                 if let e = l.expectedAt {
                     d["expected"] = long(e)
                     d["expected_short"] = short(e)
-                    d["expected_at"] = RFC3339.format(e)
+                    d["expected_at"] = .text(RFC3339.format(e))
                 }
                 return d
             }
-            var v: [String: Any] = [
-                "order": clean(c.order),
-                "lines": c.lines.map(line),
-                "remaining": c.remaining.map(line),
-                "items": c.lines.map { "\($0.qty) x \(clean($0.sku))" }.joined(separator: ", "),
+            var v: TemplateObject = [
+                "order": .text(clean(c.order)),
+                "lines": .list(c.lines.map(line)),
+                "remaining": .list(c.remaining.map(line)),
+                "items": .text(c.lines.map { "\($0.qty) x \(clean($0.sku))" }.joined(separator: ", ")),
             ]
-            if let n = c.recipient.name { v["name"] = clean(n) }
-            if let u = c.cancelURL { v["cancel_url"] = clean(u) }
+            if let n = c.recipient.name { v["name"] = .text(clean(n)) }
+            if let u = c.cancelURL { v["cancel_url"] = .text(clean(u)) }
             if let latest = c.lines.compactMap(\.expectedAt).max() {
                 v["expected"] = long(latest)
                 v["expected_short"] = short(latest)
@@ -156,9 +188,10 @@ public struct TemplateRenderer: NoticeRenderer {
             if let earliest = c.lines.map(\.promisedAt).min() { v["promised"] = long(earliest) }
             return v
         case .staff(let a):
-            var v: [String: Any] = [
-                "sku": clean(a.key.sku), "location": clean(a.key.location), "on_hand": a.onHand, "reserved": a.reserved,
-                "available": a.available, "waiting_qty": a.waitingQty, "short": max(0, a.reserved - a.onHand),
+            var v: TemplateObject = [
+                "sku": .text(clean(a.key.sku)), "location": .text(clean(a.key.location)), "on_hand": .int(a.onHand),
+                "reserved": .int(a.reserved), "available": .int(a.available), "waiting_qty": .int(a.waitingQty),
+                "short": .int(max(0, a.reserved - a.onHand)),
             ]
             if let n = a.nextRestockAt { v["next_restock"] = long(n) }
             return v
@@ -172,20 +205,35 @@ public struct TemplateRenderer: NoticeRenderer {
         return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
     }
 
-    static func samples(locale: String) -> [Notice] {
+    /// Sample messages of every type, for `check`; with `variations`, also without the
+    /// optional values (no name, no cancel link, no dates, no remaining lines) and with
+    /// several lines — the shapes a template's sections must agree on.
+    static func samples(locale: String, variations: Bool = false) -> [Notice] {
         let day = Instant(milliseconds: 1_796_083_200_000)
         let customer = Customer(id: "C-1", name: "Maximiliana Sample-Longname", email: "max@example.com", locale: locale)
         let line = NoticeLine(line: "1", sku: "SKU-LONG-NAME-0001", qty: 12, location: "store-12", promisedAt: day, expectedAt: day + .days(40))
         let url = "https://shop.example.com/orders/O-2026-000123/cancel"
-        var out: [Notice] = []
-        for type in EventType.allCases.filter(\.isCustomerNews).map(\.rawValue) {
-            let c = CustomerNotice(order: "O-2026-000123", customer: customer, lines: [line], remaining: [line], cancelURL: url)
-            out.append(Notice(type: type, orderKey: c.order, at: day, idSeed: type, content: .customer(c), lineKeys: ["1"]))
+        var shapes = [(customer, [line], [line], Optional(url), Optional(day))]
+        if variations {
+            var bare = line
+            bare.expectedAt = nil
+            var second = line
+            second.line = "2"
+            second.qty = 1
+            shapes.append((Customer(id: "C-2", locale: locale), [bare], [], nil, nil))
+            shapes.append((Customer(id: "C-3", name: "", locale: locale), [line, second, bare], [bare, second], url, day))
         }
-        for kind in StaffAlert.Kind.allCases {
-            let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: day,
-                               onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: day)
-            out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+        var out: [Notice] = []
+        for (who, lines, remaining, cancel, restock) in shapes {
+            for type in EventType.allCases.filter(\.isCustomerNews).map(\.rawValue) {
+                let c = CustomerNotice(order: "O-2026-000123", customer: who, lines: lines, remaining: remaining, cancelURL: cancel)
+                out.append(Notice(type: type, orderKey: c.order, at: day, idSeed: type, content: .customer(c), lineKeys: lines.map(\.line)))
+            }
+            for kind in StaffAlert.Kind.allCases {
+                let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: day,
+                                   onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: restock)
+                out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+            }
         }
         return out
     }
