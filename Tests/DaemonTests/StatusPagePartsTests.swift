@@ -1,6 +1,6 @@
 import BackorderCore
 @testable import Daemon
-import Store
+@testable import Store
 import Testing
 
 /// The status page's pure parts: the delivery window, the token, escaping and query parsing.
@@ -20,6 +20,25 @@ import Testing
         w.record(endpoint: "email", outcome: .delivered(status: 200), at: t0 + .minutes(120))
         s = w.summary(at: t0 + .minutes(120))
         #expect(s["email"]?.delivered == 1 && s["email"]?.failed == 0 && s["email"]?.last == "200")
+    }
+
+    @Test func theOverviewIsReadAtMostOnceASecond() throws {
+        let snapshots = OverviewSnapshots()
+        var reads = 0
+        func read(_ at: Instant) throws -> Instant {
+            try snapshots.current(at: at) {
+                reads += 1
+                return OverviewSnapshots.Snapshot(overview: Overview(endpoints: [], deadLetters: reads, linesWaiting: 0, files: [], waiting: []),
+                                                  rejects: [], fileSizes: [:], at: at)
+            }.at
+        }
+        let t0 = Instant(milliseconds: 1_800_000_000_000)
+        #expect(try read(t0) == t0)
+        #expect(try read(t0 + Span(milliseconds: 999)) == t0, "reused within the second")
+        #expect(reads == 1)
+        #expect(try read(t0 + .seconds(1)) == t0 + .seconds(1), "read again after it")
+        #expect(try read(Instant(milliseconds: t0.milliseconds - 5_000)) == Instant(milliseconds: t0.milliseconds - 5_000), "a clock that went back reads again")
+        #expect(reads == 3)
     }
 
     @Test func theTokenIsComparedWholeAndNeverShown() {
