@@ -54,7 +54,7 @@ until [ "$(sqlite3 "$db" "SELECT COUNT(*) FROM outbox WHERE type = 'backorder.re
 done
 end=$(date +%s%N)
 # The checkpoint's own line follows its commit.
-until grep -q "event=checkpoint messages=[1-9]" "$work/log"; do sleep 0.05; done
+until grep -qE "event=checkpoint .*messages=[1-9]" "$work/log"; do sleep 0.05; done
 ms=$(( (end - start) / 1000000 ))
 render_us=$(grep "event=checkpoint" "$work/log" | sed -nE 's/.*render_us=([0-9]+).*/\1/p' | awk '{s += $1} END {print s + 0}')
 echo "machine:   $(nproc) cores, $(uname -m)"

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import BackorderCore
 import GRDB
 
@@ -79,19 +82,28 @@ extension Store {
         let started = ContinuousClock.now
         let records = e.records
         var rendering = Duration.zero
+        var rowsWritten = started, queued = started
+        func cpu() -> Int64 { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000 }
+        let cpu0 = cpu()
         try writer.write { db in
             // Before the rows change: a notice's customer is the one its line had when decided.
             notices = try withCustomers(notices, db)
             try save(e.state, db)
+            rowsWritten = .now
             rendering = try enqueue(notices, now: now, db)
             for (cursor, at) in e.cursors.values { try saveCursor(cursor, at: at, db) }
             // Written before the commit: a crash in between repeats a reject, never loses one.
             try rejects.append(e.rejects, at: now)
+            queued = .now
         }
+        let committed = ContinuousClock.now
         e.checkpointed()
         logger.debug("checkpoint", metadata: ["records": "\(records)", "messages": "\(notices.count)",
                                               "ms": "\((ContinuousClock.now - started).milliseconds)",
-                                              "render_us": "\(rendering.microseconds)"])
+                                              "rows_ms": "\((rowsWritten - started).milliseconds)",
+                                              "queue_ms": "\((queued - rowsWritten).milliseconds)",
+                                              "render_us": "\(rendering.microseconds)",
+                                              "commit_ms": "\((committed - queued).milliseconds)", "cpu_ms": "\(cpu() - cpu0)"])
         onCheckpoint?(notices)
         return notices
     }
