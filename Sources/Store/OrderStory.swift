@@ -51,10 +51,20 @@ public struct MessageRecord: Sendable, Equatable, Codable {
     public var lastError: String?
     /// The body as sent (only in `message`).
     public var body: String?
+    /// Every attempt, oldest first (only in `message`).
+    public var history: [Attempt]?
+
+    /// One delivery attempt: when, how it ended (`delivered`, `retry`, `dead`) and what the
+    /// receiver or libcurl said.
+    public struct Attempt: Sendable, Equatable, Codable {
+        public var at: String
+        public var outcome: String
+        public var detail: String?
+    }
 
     enum CodingKeys: String, CodingKey {
         case webhookID = "webhook_id", type, endpoint, order, state, attempts, createdAt = "created_at",
-             deliveredAt = "delivered_at", lastError = "last_error", body
+             deliveredAt = "delivered_at", lastError = "last_error", body, history
     }
 }
 
@@ -96,7 +106,18 @@ extension Store {
 
     /// Every copy (one per endpoint) of the message with this webhook id, body included.
     public func message(_ webhookID: String) throws -> [MessageRecord] {
-        try writer.read { db in try Self.messages(db, where: "webhook_id = ?", [webhookID], body: true) }
+        try writer.read { db in
+            var copies = try Self.messages(db, where: "webhook_id = ?", [webhookID], body: true)
+            for i in copies.indices {
+                copies[i].history = try Row.fetchAll(db, sql: """
+                    SELECT a.at, a.outcome, a.detail FROM delivery_attempt AS a
+                    WHERE a.outbox_id = (SELECT id FROM outbox WHERE webhook_id = ? AND endpoint = ?) ORDER BY a.at, a.rowid
+                    """, arguments: [webhookID, copies[i].endpoint]).map {
+                    MessageRecord.Attempt(at: RFC3339.format(Instant(milliseconds: $0[0])), outcome: $0[1], detail: $0[2])
+                }
+            }
+            return copies
+        }
     }
 
     static func messages(_ db: Database, where condition: String, _ arguments: StatementArguments, body: Bool) throws -> [MessageRecord] {

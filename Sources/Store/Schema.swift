@@ -145,6 +145,19 @@ enum Schema {
                 CREATE INDEX position_waiting ON position (waiting_lines DESC, sku, location) WHERE waiting_lines > 0;
                 """)
         }
+        // Every delivery attempt, for `backorderd message` (support wants each one, with
+        // what the receiver said). Deleted with its message (retention, purge).
+        m.registerMigration("v5-delivery-attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE delivery_attempt (
+                    outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+                    at INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead')),
+                    detail TEXT
+                );
+                CREATE INDEX delivery_attempt_message ON delivery_attempt (outbox_id, at);
+                """)
+        }
         return m
     }
 }

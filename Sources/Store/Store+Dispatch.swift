@@ -90,19 +90,31 @@ extension Store: OutboxQueue {
             let postpone = try db.cachedStatement(sql: """
                 UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = NULL WHERE id = ?
                 """)
+            let attempt = try db.cachedStatement(sql: "INSERT INTO delivery_attempt (outbox_id, at, outcome, detail) VALUES (?, ?, ?, ?)")
+            func log(_ id: Int64, _ at: Instant, _ outcome: String, _ detail: String) throws {
+                var s = RawStatement(attempt)
+                s.bind(id)
+                s.bind(at.milliseconds)
+                s.bind(outcome)
+                s.bind(detail)
+                try s.run()
+            }
             // Deliveries, most of what is recorded, go by the chunk (one time per batch).
             var delivered: [Int64: [Int64]] = [:]
             for u in updates {
                 switch u {
-                case .delivered(let id, let at, _):
+                case .delivered(let id, let at, let status):
                     delivered[at.milliseconds, default: []].append(id)
+                    try log(id, at, "delivered", "HTTP \(status)")
                 case .retry(let id, let next, let error):
+                    try log(id, now, "retry", error)
                     var s = RawStatement(retry)
                     s.bind(next.milliseconds)
                     s.bind(error)
                     s.bind(id)
                     try s.run()
                 case .dead(let id, let error):
+                    try log(id, now, "dead", error)
                     var s = RawStatement(dead)
                     s.bind(error)
                     s.bind(id)

@@ -46,7 +46,7 @@ struct OrderCommand: ParsableCommand {
 /// `backorderd message WEBHOOK_ID`: one message as it was sent, for each endpoint.
 struct MessageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "message", abstract: "Show a message by its webhook id: its body as sent and where it stands.")
+        commandName: "message", abstract: "Show a message by its webhook id: its body as sent, every attempt, and where it stands.")
     @OptionGroup var options: ConfigOption
     @Flag(help: "Print one JSON document.") var json = false
     @Argument(help: "The webhook id (msg_…), as receivers log it.") var id: String
@@ -67,6 +67,7 @@ struct MessageCommand: ParsableCommand {
             print("\(m.webhookID) \(m.type) for order \(m.order), to \(m.endpoint): \(m.state), \(m.attempts) attempt\(m.attempts == 1 ? "" : "s")")
             print("  made \(m.createdAt)" + (m.deliveredAt.map { ", delivered \($0)" } ?? ""))
             if let e = m.lastError { print("  last error: \(e)") }
+            for a in m.history ?? [] { print("  attempt \(a.at): \(a.outcome)" + (a.detail.map { ", \($0)" } ?? "")) }
             if m.state == "dead" { print("  requeue: backorderd dead-letters requeue --endpoint \(m.endpoint) \(m.webhookID)") }
             print("  body: \(m.body ?? "")")
         }

@@ -112,11 +112,15 @@ import Testing
         let message = try Binary.run(["message", id, "--config", cfg])
         #expect(message.code == 0, "\(message.err)")
         #expect(message.out.contains("to sms: dead, 1 attempt") && message.out.contains("to email: pending"))
+        #expect(message.out.contains(": dead, http_410: HTTP 410"), "every attempt, with what the receiver said: \(message.out)")
         #expect(message.out.contains(#"body: {"type":"backorder.ready""#))
         #expect(message.out.contains("requeue: backorderd dead-letters requeue --endpoint sms \(id)"))
         let messageJSON = try Binary.run(["message", id, "--json", "--config", cfg])
         let m = try #require(try JSONSerialization.jsonObject(with: Data(messageJSON.out.utf8)) as? [String: Any])
         #expect(m["webhook_id"] as? String == id && (m["copies"] as? [[String: Any]])?.count == 2)
+        let sms = try #require((m["copies"] as? [[String: Any]])?.first { $0["endpoint"] as? String == "sms" })
+        let history = try #require(sms["history"] as? [[String: Any]])
+        #expect(history.count == 1 && history[0]["outcome"] as? String == "dead" && (history[0]["detail"] as? String)?.hasPrefix("http_410") == true)
         #expect(try Binary.run(["message", "msg_nope", "--config", cfg]).code == 1)
     }
 

@@ -202,7 +202,7 @@ import Testing
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
         let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page"])
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page", "v5-delivery-attempts"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
@@ -218,6 +218,7 @@ import Testing
                     INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
                     VALUES (?, 'email', ?, 'backorder.ready', ?, ?, 0);
                     INSERT INTO outbox_body (id, body) VALUES (last_insert_rowid(), x'00');
+                    INSERT INTO delivery_attempt (outbox_id, at, outcome, detail) VALUES (last_insert_rowid(), 0, 'retry', 'timeout');
                     """, arguments: ["msg_\(i)", "O-\(i)", states[i % 4], Int64(i) * 3_600_000])
             }
         }
@@ -232,6 +233,7 @@ import Testing
         #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at < 72000000") == 10, "dead letters and pending messages stay")
         #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at >= 72000000") == 20, "younger messages stay")
         #expect(try count("SELECT COUNT(*) FROM outbox_body") == 30, "bodies go with their messages")
+        #expect(try count("SELECT COUNT(*) FROM delivery_attempt") == 30, "and so do their attempts")
         #expect(try store.pruneDelivered(before: Instant(milliseconds: 0)) == 0)
     }
 
