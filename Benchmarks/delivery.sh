@@ -6,6 +6,7 @@
 # usage: Benchmarks/delivery.sh [MESSAGES] [CONCURRENCY]
 set -euo pipefail
 . "$(dirname "$0")/wait_delivered.sh"
+. "$(dirname "$0")/nginx.sh"
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 conc=${2:-64}
@@ -62,21 +63,7 @@ queued=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT COUNT(*) FROM outbox")
 body=$(sqlite3 "$work/state/backorderd.sqlite" "SELECT AVG(LENGTH(body)) FROM outbox_body")
 
 # 2. nginx answering 204 on loopback.
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; location / { return 204; } }
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work/nginx"
-sleep 0.5
+start_nginx "$work" $port
 
 # 3. The daemon: time from start until every message is delivered.
 start=$(date +%s.%N)

@@ -6,6 +6,7 @@
 # quiet, loaded, quiet, loaded).
 # usage: Benchmarks/pages.sh [COUNT]   (default 1,000,000 records)
 set -euo pipefail
+. "$(dirname "$0")/nginx.sh"
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
 for pkg in nginx-light sqlite3 curl; do
@@ -101,21 +102,7 @@ for mode in quiet loaded quiet loaded; do
 done
 
 # 4. Delivery: every pending message to nginx answering 204, quiet and under reloads.
-mkdir -p "$work/nginx"
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$hook; location / { return 204; } }
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work/nginx"
-sleep 0.5
+start_nginx "$work" $hook
 for mode in quiet loaded quiet loaded; do
   rm -rf "$work/state"; cp -a "$work/pristine" "$work/state"
   config "$work/state" "http://127.0.0.1:$hook/hook"

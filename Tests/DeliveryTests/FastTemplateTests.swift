@@ -1,6 +1,7 @@
 import BackorderCore
 @testable import Delivery
 import Mustache
+import TestSupport
 import Testing
 
 /// `FastTemplate` against swift-mustache: the shipped templates, and thousands of
@@ -8,21 +9,9 @@ import Testing
 /// missing values) on generated views — whatever `FastTemplate` accepts must render
 /// byte for byte as swift-mustache renders it.
 @Suite struct FastTemplateTests {
-    /// A small deterministic generator (SplitMix64), so a failure repeats.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let scalars = ["name", "order", "sku", "qty", "cancel_url", "expected", "missing"]
 
-    static func template(_ g: inout Seeded, depth: Int = 0, inside: [String] = []) -> String {
+    static func template(_ g: inout SplitMix, depth: Int = 0, inside: [String] = []) -> String {
         var out = ""
         for _ in 0..<Int.random(in: 1...8, using: &g) {
             switch Int.random(in: 0..<14, using: &g) {
@@ -52,7 +41,7 @@ import Testing
         return out
     }
 
-    static func view(_ g: inout Seeded) -> TemplateObject {
+    static func view(_ g: inout SplitMix) -> TemplateObject {
         var v: TemplateObject = ["order": .text("O-1"), "sku": .text("MUG"), "qty": .int(Int64.random(in: -3...12, using: &g))]
         if Bool.random(using: &g) { v["name"] = .text(Bool.random(using: &g) ? "Ana" : "") }
         if Bool.random(using: &g) { v["cancel_url"] = .text("https://x.example/c") }
@@ -68,7 +57,7 @@ import Testing
     }
 
     @Test func generatedTemplatesRenderAsSwiftMustacheRendersThem() throws {
-        var g = Seeded(state: 20_261_201)
+        var g = SplitMix(seed: 20_261_201)
         var compared = 0, declined = 0
         for _ in 0..<4_000 {
             let source = Self.template(&g)

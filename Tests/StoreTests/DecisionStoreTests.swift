@@ -177,10 +177,6 @@ import Testing
         let root = TempDirectory()
         let store = try Self.store(root, checkpoints: CheckpointPolicy(records: 3, interval: .hours(1)))
         let key = PositionKey(sku: "A", location: "store")
-        func batch(_ n: Int64, _ r: BackorderCore.Record) -> IngestBatch {
-            IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
-                        records: [LocatedRecord(line: n, record: r)], readAt: Script.t0)
-        }
         _ = try store.ingest(batch(1, backorder("O-1", promised: Script.t0 + .days(2))))
         _ = try store.ingest(batch(2, .stock(StockChange(key: key, kind: .onHand(1)))))
         #expect(try Self.outbox(store).isEmpty && store.cursors().isEmpty, "decided, not yet written")
@@ -202,10 +198,6 @@ import Testing
         let root = TempDirectory()
         let store = try Self.store(root, checkpoints: CheckpointPolicy(records: 100_000, interval: .hours(1)))
         let key = PositionKey(sku: "A", location: "store")
-        func batch(_ n: Int64, _ r: BackorderCore.Record) -> IngestBatch {
-            IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
-                        records: [LocatedRecord(line: n, record: r)], readAt: Script.t0)
-        }
         _ = try store.ingest(batch(1, backorder("O-1", promised: Script.t0 + .days(30))))
         try store.flush(now: Script.t0)
         #expect(try store.loadState().lines == 1)
@@ -226,6 +218,12 @@ import Testing
         try again.flush(now: Script.t0)
         #expect(try again.allLines().first { $0.key.order == "O-1" }?.customer?.email == "bea@example.com",
                 "a line written without its customer in memory keeps the one in its row")
+    }
+
+    /// One record as a batch of its own, at line `n` of one file.
+    func batch(_ n: Int64, _ r: BackorderCore.Record) -> IngestBatch {
+        IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
+                    records: [LocatedRecord(line: n, record: r)], readAt: Script.t0)
     }
 
     func backorder(_ order: String, line: String = "1", qty: Int64 = 1, promised: Instant) -> BackorderCore.Record {
