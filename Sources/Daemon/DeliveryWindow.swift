@@ -21,6 +21,26 @@ public final class DeliveryWindow: @unchecked Sendable {
         var failed = Array(repeating: 0, count: DeliveryWindow.buckets)
         var last: String?
         var lastAt: Instant?
+
+        mutating func add(_ outcome: Outcome, at now: Instant) {
+            let minute = now.milliseconds / DeliveryWindow.bucket.milliseconds
+            let n = Int64(DeliveryWindow.buckets)
+            let slot = Int((minute % n + n) % n)
+            if self.minute[slot] != minute {
+                self.minute[slot] = minute
+                delivered[slot] = 0
+                failed[slot] = 0
+            }
+            switch outcome {
+            case .delivered(let status):
+                delivered[slot] += 1
+                last = String(status)
+            case .retry(let reason, _), .permanent(let reason):
+                failed[slot] += 1
+                last = reason
+            }
+            lastAt = now
+        }
     }
 
     private let lock = Lock()
@@ -28,28 +48,9 @@ public final class DeliveryWindow: @unchecked Sendable {
 
     public init() {}
 
-    /// Counts one attempt's outcome at `now`.
+    /// Counts one attempt's outcome at `now` (in place: the dispatcher calls this per attempt).
     public func record(endpoint: String, outcome: Outcome, at now: Instant) {
-        let minute = now.milliseconds / Self.bucket.milliseconds
-        let slot = Int((minute % Int64(Self.buckets) + Int64(Self.buckets)) % Int64(Self.buckets))
-        lock.withLock {
-            var c = endpoints[endpoint] ?? Counts()
-            if c.minute[slot] != minute {
-                c.minute[slot] = minute
-                c.delivered[slot] = 0
-                c.failed[slot] = 0
-            }
-            switch outcome {
-            case .delivered(let status):
-                c.delivered[slot] += 1
-                c.last = String(status)
-            case .retry(let reason, _), .permanent(let reason):
-                c.failed[slot] += 1
-                c.last = reason
-            }
-            c.lastAt = now
-            endpoints[endpoint] = c
-        }
+        lock.withLock { endpoints[endpoint, default: Counts()].add(outcome, at: now) }
     }
 
     /// The last hour up to `now`, per endpoint that had an attempt.
