@@ -57,11 +57,11 @@ public final class DaemonMetrics: @unchecked Sendable {
         timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
-    func queue(_ report: StatusReport) {
-        for e in report.endpoints {
+    func queue(_ overview: Overview) {
+        for e in overview.endpoints {
             Metrics.Gauge(label: "backorderd_queue_depth", dimensions: [("endpoint", e.name)], factory: factory).record(e.pending + e.inFlight)
             Metrics.Gauge(label: "backorderd_dead_letters", dimensions: [("endpoint", e.name)], factory: factory).record(e.dead)
         }
-        Metrics.Gauge(label: "backorderd_lines_waiting", factory: factory).record(report.lines["waiting"] ?? 0)
+        Metrics.Gauge(label: "backorderd_lines_waiting", factory: factory).record(overview.linesWaiting)
     }
 }

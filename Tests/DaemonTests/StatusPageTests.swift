@@ -107,6 +107,17 @@ import Testing
             // /metrics on the same listener; a path that is not a page.
             let metrics = try await Self.get(base + "/metrics")
             #expect(metrics.status == 200 && metrics.body.contains("backorderd_deliveries_total"))
+            // The queue gauges, refreshed every 5 s from the same indexed reads as the page.
+            let gauges = ["backorderd_queue_depth{endpoint=\"email\"} 1.0", "backorderd_dead_letters{endpoint=\"sms\"} 2.0",
+                          "backorderd_lines_waiting 0.0"]
+            var text = ""
+            let clock = ContinuousClock(), until = clock.now + .seconds(12)
+            while clock.now < until {
+                text = try await Self.get(base + "/metrics").body
+                if gauges.allSatisfy(text.contains) { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(gauges.allSatisfy(text.contains), "\(text)")
             #expect(try await Self.get(base + "/nope").status == 404)
         }
         await receiver.stop()
