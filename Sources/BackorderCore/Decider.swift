@@ -38,7 +38,8 @@ public struct Decider: Sendable {
         case .backorder(let b):
             now = b.at ?? defaultAt
             let key = LineKey(order: b.order, line: b.line)
-            if var line = ws.lines[key] {
+            if let row = ws.lineRow(key) {
+                var line = ws.line(at: row)
                 // A closed line stays closed: a late copy of its record changes nothing.
                 guard line.status.isOpen else { return }
                 if line.promisedAt != b.promisedAt {
@@ -59,7 +60,7 @@ public struct Decider: Sendable {
                 }
                 line.updatedAt = max(line.updatedAt, now)
                 line.deadline = deadline(of: line)
-                ws.put(line)
+                ws.put(line, at: row)
             } else {
                 var line = OrderLine(key: key, position: b.key, qty: b.qty, orderedAt: b.orderedAt, promisedAt: b.promisedAt,
                                      estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now)
@@ -69,9 +70,11 @@ public struct Decider: Sendable {
             touched.append(b.key)
         case .order(let o):
             now = o.at ?? defaultAt
-            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? (ws.orderLines[o.order] ?? [])
+            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? ws.lineKeys(ofOrder: o.order)
             for key in keys {
-                guard var line = ws.lines[key], line.status.isOpen else { continue }
+                guard let row = ws.lineRow(key) else { continue }
+                var line = ws.line(at: row)
+                guard line.status.isOpen else { continue }
                 if line.status == .ready {
                     var p = ws.position(line.position, at: now)
                     p.reserved -= line.qty
@@ -83,7 +86,7 @@ public struct Decider: Sendable {
                 line.deadline = nil
                 line.projected = nil
                 line.updatedAt = now
-                ws.put(line)
+                ws.put(line, at: row)
                 touched.append(line.position)
             }
         }
@@ -118,7 +121,7 @@ public struct Decider: Sendable {
                 }
             }
         case .backorder(let b):
-            guard let line = ws.lines[LineKey(order: b.order, line: b.line)], line.status == .ready,
+            guard let line = ws.line(LineKey(order: b.order, line: b.line)), line.status == .ready,
                   line.qty != b.qty, line.position == b.key else { return }
             let reserved = ws.position(b.key, at: Instant(milliseconds: 0)).reserved + (b.qty - line.qty)
             if reserved > limit {
@@ -126,10 +129,10 @@ public struct Decider: Sendable {
             }
         case .order(let o):
             guard o.status == .fulfilled else { return }
-            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? (ws.orderLines[o.order] ?? [])
+            let keys = o.line.map { [LineKey(order: o.order, line: $0)] } ?? ws.lineKeys(ofOrder: o.order)
             var shipped: [PositionKey: Int64] = [:]
             for key in keys {
-                guard let line = ws.lines[key], line.status == .ready else { continue }
+                guard let line = ws.line(key), line.status == .ready else { continue }
                 shipped[line.position, default: 0] += line.qty
             }
             for (key, qty) in shipped where ws.position(key, at: Instant(milliseconds: 0)).onHand - qty < -limit {
@@ -143,14 +146,15 @@ public struct Decider: Sendable {
     /// The clock's pass: long waits and overdue estimates of every loaded waiting line
     /// whose deadline is at or before `now`.
     public func tick(now: Instant, to ws: inout WorkingSet, events: inout [Event]) {
-        let due = ws.lines.values.filter { $0.status == .waiting && ($0.deadline.map { $0 <= now } ?? false) }
+        let due = ws.dueLines(at: now)
         var keys = Set<PositionKey>()
         for l in due { keys.insert(l.position) }
         // Projections first: a purchase order now late counts as unknown.
         for key in keys.sorted() { settle(key, now: now, ws: &ws, events: &events) }
         for var line in due.sorted(by: { ($0.orderedAt, $0.key) < ($1.orderedAt, $1.key) }) {
-            guard let current = ws.lines[line.key], current.status == .waiting else { continue }
-            line = current
+            guard let row = ws.lineRow(line.key) else { continue }
+            line = ws.line(at: row)
+            guard line.status == .waiting else { continue }
             line.updatedAt = max(line.updatedAt, now)
             if !line.longWaitSent, line.orderedAt + policy.longWait <= now {
                 line.longWaitSent = true
@@ -161,7 +165,7 @@ public struct Decider: Sendable {
                 line.estimate = nil
             }
             line.deadline = deadline(of: line)
-            ws.put(line)
+            ws.put(line, at: row)
         }
     }
 
@@ -172,12 +176,14 @@ public struct Decider: Sendable {
         // already decided must not make a passed date look like news again.
         let now = max(recordTime, p.updatedAt)
         p.updatedAt = now
-        var waiting = ws.waitingKeys(of: key)
+        let row = ws.positionRowMaking(key)
+        var waiting = ws.waitingRowsInOrder(of: key)
         // Allocation: first come, first served.
         var readied = false
+        var passed: [Int32] = []
         var i = 0
         while i < waiting.count, p.available > 0 {
-            guard var line = ws.lines[waiting[i]] else { i += 1; continue }
+            var line = ws.line(at: waiting[i])
             if p.available >= line.qty {
                 line.status = .ready
                 line.readyAt = now
@@ -186,20 +192,16 @@ public struct Decider: Sendable {
                 line.updatedAt = now
                 p.reserved += line.qty
                 events.append(.ready(line.key, at: now))
-                ws.update(line)
-                waiting.remove(at: i)
+                ws.put(line, at: waiting[i])
                 readied = true
             } else if policy.allocation == .fifo {
                 break
             } else {
-                i += 1
+                passed.append(waiting[i])
             }
+            i += 1
         }
-        if readied {
-            ws.waitingOrder[key] = nil
-            ws.waitingOrder[key] = waiting
-            ws.projectedPrefix[key] = nil
-        }
+        if readied { waiting = passed + waiting[i...] }
         // Projection: what is on hand, then open purchase orders by arrival, in allocation
         // order. Lines past the last one that had a date, once the supply is used up, keep
         // their unknown date: they need no visit.
@@ -207,11 +209,11 @@ public struct Decider: Sendable {
         var onHandLeft = max(0, p.available)
         var r = 0
         var rLeft = restocks.first?.quantity ?? 0
-        let previousPrefix = ws.projectedPrefix[key] ?? waiting.count
+        let previousPrefix = ws.projectedPrefix(row) ?? waiting.count
         var prefix = 0
         i = 0
         while i < waiting.count, onHandLeft > 0 || r < restocks.count || i < previousPrefix {
-            guard var line = ws.lines[waiting[i]] else { i += 1; continue }
+            var line = ws.line(at: waiting[i])
             var need = line.qty
             let fromShelf = min(onHandLeft, need)
             onHandLeft -= fromShelf
@@ -240,13 +242,13 @@ public struct Decider: Sendable {
                 line.deadline = deadline(of: line)
                 changed = true
             }
-            if changed { ws.update(line) }
+            if changed { ws.put(line, at: waiting[i]) }
             i += 1
         }
-        ws.projectedPrefix[key] = prefix
+        ws.setProjectedPrefix(row, prefix)
         p.waitingLines = Int64(waiting.count)
         p.openRestocks = Int64(restocks.count)
-        alerts(&p, now: now, waiting: { waiting.reduce(0) { min($0 + (ws.lines[$1]?.qty ?? 0), QuantityLimit.position) } },
+        alerts(&p, now: now, waiting: { waiting.reduce(0) { min($0 + ws.qty(at: $1), QuantityLimit.position) } },
                nextRestock: restocks.first?.expectedAt, events: &events)
         ws.put(p)
     }

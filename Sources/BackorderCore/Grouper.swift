@@ -38,7 +38,7 @@ public struct Grouper: Sendable {
         for (order, n) in news {
             var rank = 0
             func add(_ event: EventType, _ lines: [NoticeLine], remaining: [NoticeLine] = [], seed: String, cancel: Bool) {
-                guard let first = lines.first, let owner = ws.lines[LineKey(order: order, line: first.line)] else { return }
+                guard let first = lines.first, let owner = ws.line(LineKey(order: order, line: first.line)) else { return }
                 let url = cancel ? cancelLink.map { Self.render($0, order: order) } : nil
                 let notice = Notice(
                     type: event.rawValue, orderKey: order, at: n.at, idSeed: "\(event.rawValue)|\(order)|\(seed)",
@@ -48,7 +48,7 @@ public struct Grouper: Sendable {
                 out.append((n.firstIndex, rank, notice))
                 rank += 1
             }
-            let waiting = { (k: LineKey) in ws.lines[k]?.status == .waiting }
+            let waiting = { (k: LineKey) in ws.line(k)?.status == .waiting }
             // Delay notices: the latest date per line, for lines still waiting.
             let delayed = n.delayed.keys.filter(waiting).sorted()
             if !delayed.isEmpty {
@@ -64,21 +64,21 @@ public struct Grouper: Sendable {
             }
             let longWait = n.longWait.filter(waiting).sorted()
             if !longWait.isEmpty {
-                let lines = longWait.compactMap { k in noticeLine(k, ws, expected: ws.lines[k]?.projected) }
+                let lines = longWait.compactMap { k in noticeLine(k, ws, expected: ws.line(k)?.projected) }
                 add(.longWait, lines, seed: longWait.map(\.line).joined(separator: ","), cancel: true)
             }
-            let ready = n.ready.filter { ws.lines[$0]?.status == .ready }.sorted()
+            let ready = n.ready.filter { ws.line($0)?.status == .ready }.sorted()
             if !ready.isEmpty {
-                let stillWaiting = (ws.orderLines[order] ?? []).filter(waiting).sorted()
+                let stillWaiting = ws.lineKeys(ofOrder: order).filter(waiting).sorted()
                 let lines = ready.compactMap { noticeLine($0, ws, expected: nil) }
                 let seed = ready.map(\.line).joined(separator: ",")
                 if stillWaiting.isEmpty {
                     // Everything can ship: list every ready line, as this message may replace
                     // an undelivered partially-ready one.
-                    let all = (ws.orderLines[order] ?? []).filter { ws.lines[$0]?.status == .ready }.sorted()
+                    let all = ws.lineKeys(ofOrder: order).filter { ws.line($0)?.status == .ready }.sorted()
                     add(.ready, all.compactMap { noticeLine($0, ws, expected: nil) }, seed: seed, cancel: false)
                 } else {
-                    let remaining = stillWaiting.compactMap { noticeLine($0, ws, expected: ws.lines[$0]?.projected) }
+                    let remaining = stillWaiting.compactMap { noticeLine($0, ws, expected: ws.line($0)?.projected) }
                     add(.partiallyReady, lines, remaining: remaining, seed: seed, cancel: true)
                 }
             }
@@ -93,7 +93,7 @@ public struct Grouper: Sendable {
     }
 
     private func noticeLine(_ k: LineKey, _ ws: WorkingSet, expected: Instant?) -> NoticeLine? {
-        guard let l = ws.lines[k] else { return nil }
+        guard let l = ws.line(k) else { return nil }
         return NoticeLine(line: l.key.line, sku: l.position.sku, qty: l.qty, location: l.position.location,
                           promisedAt: l.promisedAt, expectedAt: expected)
     }

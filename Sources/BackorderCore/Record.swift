@@ -18,27 +18,16 @@ public enum Record: Equatable, Sendable {
 
 /// A stock position: one SKU at one location.
 ///
-/// Its hash is computed once, when it is made: the decision pass looks a position up in
-/// several tables for every record, and hashing two strings each time was a tenth of it.
+/// Made freely (the working set keeps positions as interned ids and rebuilds a key when
+/// asked); the working set's own index hashes the strings, not this type.
 public struct PositionKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let sku: String
     public let location: String
-    private let cachedHash: Int
 
     public init(sku: String, location: String) {
         self.sku = sku
         self.location = location
-        var h = Hasher()
-        h.combine(sku)
-        h.combine(location)
-        cachedHash = h.finalize()
     }
-
-    public static func == (lhs: PositionKey, rhs: PositionKey) -> Bool {
-        lhs.cachedHash == rhs.cachedHash && lhs.sku == rhs.sku && lhs.location == rhs.location
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
 
     public static func < (lhs: PositionKey, rhs: PositionKey) -> Bool {
         (lhs.sku, lhs.location) < (rhs.sku, rhs.location)

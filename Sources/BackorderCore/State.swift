@@ -26,25 +26,14 @@ public struct Position: Equatable, Sendable {
 }
 
 /// An order line's identity.
-///
-/// Like `PositionKey`, its hash is computed once, when it is made.
 public struct LineKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let order: String
     public let line: String
-    private let cachedHash: Int
 
     public init(order: String, line: String) {
         self.order = order
         self.line = line
-        var h = Hasher()
-        h.combine(order)
-        h.combine(line)
-        cachedHash = h.finalize()
     }
-
-    public static func == (a: LineKey, b: LineKey) -> Bool { a.cachedHash == b.cachedHash && a.order == b.order && a.line == b.line }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
 
     public static func < (a: LineKey, b: LineKey) -> Bool { (a.order, a.line) < (b.order, b.line) }
     public var description: String { "\(order)/\(line)" }
@@ -77,7 +66,6 @@ public struct OrderLine: Equatable, Sendable {
         get { customerBox?.value }
         set { customerBox = newValue.map(CustomerBox.init) }
     }
-    private var customerBox: CustomerBox?
     public var updatedAt: Instant
     /// The date the open purchase orders make this line complete, if known and not past.
     public var projected: Instant? {
@@ -99,10 +87,11 @@ public struct OrderLine: Equatable, Sendable {
 
     // The optional times, stored as milliseconds with `Int64.min` for none: 8 bytes each
     // instead of an optional's 16, in every line the daemon keeps in memory.
-    private var _estimate = Int64.min
-    private var _projected = Int64.min
-    private var _readyAt = Int64.min
-    private var _deadline = Int64.min
+    var _estimate = Int64.min
+    var _projected = Int64.min
+    var _readyAt = Int64.min
+    var _deadline = Int64.min
+    var customerBox: CustomerBox?
     private static func instant(_ ms: Int64) -> Instant? { ms == .min ? nil : Instant(milliseconds: ms) }
     private static func stored(_ i: Instant?) -> Int64 { i?.milliseconds ?? .min }
 

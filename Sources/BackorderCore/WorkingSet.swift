@@ -5,227 +5,592 @@
 /// (waiting or ready) and every open purchase order, plus closed lines until the next
 /// checkpoint has written them. Completeness is the promise: for every position, all its
 /// waiting lines and open purchase orders are here.
+///
+/// Storage is compact (`StateRows`): rows of integers in arrays, SKUs and locations
+/// interned, keys kept once in their rows and found through `SlotTable`s; a position's
+/// waiting lines are a list linked in allocation order, an order's lines and a position's
+/// purchase orders lists linked by row. `Position`, `OrderLine` and `Restock` are the
+/// values it hands out and takes back.
 public struct WorkingSet: Sendable {
-    public private(set) var positions: [PositionKey: Position] = [:]
-    public private(set) var lines: [LineKey: OrderLine] = [:]
-    public private(set) var restocks: [RestockKey: Restock] = [:]
-    /// Line keys per order and per position; restock keys per position.
-    public private(set) var orderLines: [String: [LineKey]] = [:]
-    public private(set) var positionLines: [PositionKey: [LineKey]] = [:]
-    public private(set) var positionRestocks: [PositionKey: [RestockKey]] = [:]
+    var skus = Interner()
+    var locations = Interner()
+    var positionRows: [PositionRow] = []
+    var positionIndex = SlotTable()
+    var lineRows: [LineRow] = []
+    var freeLines: [Int32] = []
+    var lineIndex = SlotTable()
+    /// The first line in memory of each order.
+    var orderIndex = SlotTable()
+    var restockRows: [RestockRow] = []
+    var freeRestocks: [Int32] = []
+    var restockIndex = SlotTable()
+    /// Positions set by a record or loaded (rows made only to hang lines on are not).
+    private(set) var positionCount = 0
 
-    public private(set) var dirtyPositions: Set<PositionKey> = []
-    public private(set) var dirtyLines: Set<LineKey> = []
-    public private(set) var dirtyRestocks: Set<RestockKey> = []
+    var changedPositions: [Int32] = []
+    var changedLines: [Int32] = []
+    var changedRestocks: [Int32] = []
+    /// Closed lines loaded only to be seen closed, for `evictClosed` to drop again.
+    private var closedLoaded: [Int32] = []
 
-    /// Waiting lines per position in allocation order, and how many of them lead with a
-    /// projected date: kept for the batch so a hot SKU with hundreds of waiting lines is
-    /// sorted once, not once per record.
-    var waitingOrder: [PositionKey: [LineKey]] = [:]
-    var projectedPrefix: [PositionKey: Int] = [:]
+    private var earliest: Instant? = nil
+    private var earliestKnown = false
 
     public init() {}
 
-    // MARK: Loading (no dirty marks)
+    // MARK: Loading (no change marks)
 
-    public mutating func load(_ p: Position) { positions[p.key] = p }
+    /// Makes room for a state of this size at once (before loading it), instead of
+    /// growing and rehashing the tables as it comes.
+    public mutating func reserve(positions: Int, lines: Int = 0, restocks: Int) {
+        positionRows.reserveCapacity(positions)
+        positionIndex.reserve(positions)
+        lineRows.reserveCapacity(lines)
+        lineIndex.reserve(lines)
+        orderIndex.reserve(lines)
+        restockRows.reserveCapacity(restocks)
+        restockIndex.reserve(restocks)
+    }
 
+    public mutating func load(_ p: Position) {
+        let r = positionRowMaking(p.key)
+        guard !positionRows[Int(r)].exists else { return }
+        set(p, at: r)
+    }
+
+    /// Loads a line as the state file holds it. Waiting lines join their position's list
+    /// unsorted; the list is sorted once, when first used.
     public mutating func load(_ l: OrderLine) {
-        guard lines[l.key] == nil else { return }
-        noteDeadline(old: nil, new: l)
-        index(l)
-        lines[l.key] = l
+        guard lineRow(l.key) == nil else { return }
+        noteDeadline(oldWaiting: false, oldDeadline: .min, new: l)
+        let r = insertRow(l)
+        if l.status == .waiting {
+            let p = Int(lineRows[Int(r)].position)
+            appendWaiting(r, to: p)
+            positionRows[p].unsorted = true
+        }
     }
 
     public mutating func load(_ r: Restock) {
-        guard restocks[r.key] == nil else { return }
-        positionRestocks[r.key.position, default: []].append(r.key)
-        restocks[r.key] = r
+        guard restockRow(r.key) == nil else { return }
+        _ = insertRow(r)
+    }
+
+    /// Marks a closed line loaded only for a decision to see it closed: the next
+    /// `evictClosed` drops it again.
+    public mutating func markForEviction(_ key: LineKey) {
+        if let r = lineRow(key) { closedLoaded.append(r) }
+    }
+
+    // MARK: Reading
+
+    /// How many positions, lines and purchase order lines are in memory.
+    public var counts: (positions: Int, lines: Int, restocks: Int) { (positionCount, lineIndex.count, restockIndex.count) }
+
+    /// The position, if any record has set it.
+    public func position(_ key: PositionKey) -> Position? {
+        guard let r = positionRow(key), positionRows[Int(r)].exists else { return nil }
+        return position(at: r)
+    }
+
+    /// The position, or a new one at `at` if no record has set it yet.
+    func position(_ key: PositionKey, at: Instant) -> Position {
+        position(key) ?? Position(key: key, updatedAt: at)
+    }
+
+    public func line(_ key: LineKey) -> OrderLine? { lineRow(key).map(line(at:)) }
+
+    public func restock(_ key: RestockKey) -> Restock? { restockRow(key).map(restock(at:)) }
+
+    /// The keys of an order's lines in memory, in the order they came.
+    public func lineKeys(ofOrder order: String) -> [LineKey] {
+        var keys: [LineKey] = []
+        var r = orderHead(order) ?? -1
+        while r != -1 {
+            keys.append(LineKey(order: lineRows[Int(r)].order, line: lineRows[Int(r)].line))
+            r = lineRows[Int(r)].nextInOrder
+        }
+        return keys
+    }
+
+    /// Waiting lines of a position in allocation order: `ordered_at`, then order, then line.
+    func waitingLines(of key: PositionKey) -> [OrderLine] { waitingRows(of: key).map(line(at:)) }
+
+    /// The rows of `waitingLines(of:)`, sorting a list loaded in file order for good.
+    mutating func waitingRowsInOrder(of key: PositionKey) -> [Int32] {
+        if let p = positionRow(key), positionRows[Int(p)].unsorted { sortWaiting(Int(p)) }
+        return waitingRows(of: key)
+    }
+
+    /// The rows of `waitingLines(of:)`.
+    func waitingRows(of key: PositionKey) -> [Int32] {
+        guard let p = positionRow(key) else { return [] }
+        var rows: [Int32] = []
+        var r = positionRows[Int(p)].waitHead
+        while r != -1 {
+            rows.append(r)
+            r = lineRows[Int(r)].nextWaiting
+        }
+        if positionRows[Int(p)].unsorted { rows.sort { ranksBefore($0, $1) } }
+        return rows
+    }
+
+    /// Open purchase orders of a position in arrival order.
+    func openRestocks(of key: PositionKey) -> [Restock] {
+        guard let p = positionRow(key) else { return [] }
+        var out: [Restock] = []
+        var r = positionRows[Int(p)].restockHead
+        while r != -1 {
+            if restockRows[Int(r)].status == RestockRow.open { out.append(restock(at: r)) }
+            r = restockRows[Int(r)].next
+        }
+        return out.sorted { ($0.expectedAt, $0.key.po) < ($1.expectedAt, $1.key.po) }
+    }
+
+    /// Waiting lines whose deadline is at or before `now`.
+    func dueLines(at now: Instant) -> [OrderLine] {
+        var out: [OrderLine] = []
+        for r in lineRows.indices where lineRows[r].status == LineRow.waiting {
+            let d = lineRows[r].deadline
+            if d != .min, d <= now.milliseconds { out.append(line(at: Int32(r))) }
+        }
+        return out
+    }
+
+    /// The earliest deadline of a waiting line, if any: kept up to date as lines change,
+    /// and looked for among all lines only when the earliest one moved or closed.
+    public mutating func nextDeadline() -> Instant? {
+        if !earliestKnown {
+            var least = Int64.max
+            for r in lineRows.indices where lineRows[r].status == LineRow.waiting && lineRows[r].deadline != .min {
+                least = min(least, lineRows[r].deadline)
+            }
+            earliest = least == .max ? nil : Instant(milliseconds: least)
+            earliestKnown = true
+        }
+        return earliest
+    }
+
+    // MARK: Changing
+
+    mutating func put(_ p: Position) {
+        let r = positionRowMaking(p.key)
+        if positionRows[Int(r)].exists, holds(p, at: r) { return }
+        set(p, at: r)
+        markChanged(position: r)
+    }
+
+    mutating func put(_ l: OrderLine) {
+        if let r = lineRow(l.key) {
+            put(l, at: r)
+        } else {
+            noteDeadline(oldWaiting: false, oldDeadline: .min, new: l)
+            let r = insertRow(l)
+            if l.status == .waiting { linkWaiting(r) }
+            markChanged(line: r)
+        }
+    }
+
+    /// Writes a line back to its row (`r` is where `line(at:)` read it).
+    mutating func put(_ l: OrderLine, at r: Int32) {
+        let old = lineRows[Int(r)]
+        let p = samePosition(l.position, as: old.position) ? old.position : positionRowMaking(l.position)
+        let status = LineRow.code(l.status)
+        if old.position == p, old.status == status, old.qty == l.qty, old.orderedAt == l.orderedAt.milliseconds,
+           old.promisedAt == l.promisedAt.milliseconds, old.estimate == l._estimate, old.updatedAt == l.updatedAt.milliseconds,
+           old.projected == l._projected, old.readyAt == l._readyAt, old.deadline == l._deadline,
+           old.longWaitSent == l.longWaitSent, old.customer == l.customerBox {
+            return
+        }
+        noteDeadline(oldWaiting: old.status == LineRow.waiting, oldDeadline: old.deadline, new: l)
+        let wasWaiting = old.status == LineRow.waiting, isWaiting = status == LineRow.waiting
+        let moved = old.position != p || old.orderedAt != l.orderedAt.milliseconds
+        if wasWaiting, !isWaiting || moved { unlinkWaiting(r) }
+        lineRows[Int(r)].position = p
+        lineRows[Int(r)].status = status
+        write(l, to: r)
+        if isWaiting, !wasWaiting || moved { linkWaiting(r) }
+        markChanged(line: r)
+    }
+
+    mutating func put(_ r: Restock) {
+        let p = positionRowMaking(r.key.position)
+        let hash = SlotTable.hash(r.key.po, p)
+        if let row = restockIndex.find(hash, { restockRows[Int($0)].po == r.key.po && restockRows[Int($0)].position == p }) {
+            let old = restockRows[Int(row)]
+            if old.quantity == r.quantity, old.expectedAt == r.expectedAt.milliseconds, old.updatedAt == r.updatedAt.milliseconds,
+               old.status == RestockRow.code(r.status) {
+                return
+            }
+            restockRows[Int(row)].quantity = r.quantity
+            restockRows[Int(row)].expectedAt = r.expectedAt.milliseconds
+            restockRows[Int(row)].updatedAt = r.updatedAt.milliseconds
+            restockRows[Int(row)].status = RestockRow.code(r.status)
+            markChanged(restock: row)
+        } else {
+            markChanged(restock: insertRow(r))
+        }
     }
 
     // MARK: Checkpoints
 
-    /// Forgets what changed: a checkpoint has written it. The sets keep their storage
-    /// for the next batch, unless catching up made them large.
-    public mutating func clearDirty() {
-        closedLoaded.removeAll()
-        let keep = 16_384
-        dirtyPositions.removeAll(keepingCapacity: dirtyPositions.count <= keep)
-        dirtyLines.removeAll(keepingCapacity: dirtyLines.count <= keep)
-        dirtyRestocks.removeAll(keepingCapacity: dirtyRestocks.count <= keep)
+    /// Whether anything changed since the last `clearDirty`.
+    public var hasChanges: Bool { !changedPositions.isEmpty || !changedLines.isEmpty || !changedRestocks.isEmpty }
+
+    /// How many positions, lines and purchase order lines changed since the last `clearDirty`.
+    public var changeCounts: (positions: Int, lines: Int, restocks: Int) {
+        (changedPositions.count, changedLines.count, changedRestocks.count)
     }
 
-    /// Makes room for a state of this size at once (before loading it), instead of
-    /// growing and rehashing the tables as it comes.
-    public mutating func reserve(positions: Int, restocks: Int) {
-        self.positions.reserveCapacity(positions)
-        self.restocks.reserveCapacity(restocks)
-        positionRestocks.reserveCapacity(min(positions, restocks))
+    /// Each position changed since the last `clearDirty`.
+    public func forEachChangedPosition(_ body: (Position) throws -> Void) rethrows {
+        for r in changedPositions where positionRows[Int(r)].exists { try body(position(at: r)) }
+    }
+
+    /// Each line changed since the last `clearDirty`.
+    public func forEachChangedLine(_ body: (OrderLine) throws -> Void) rethrows {
+        for r in changedLines where lineRows[Int(r)].status != LineRow.free { try body(line(at: r)) }
+    }
+
+    /// Each purchase order line changed since the last `clearDirty`.
+    public func forEachChangedRestock(_ body: (Restock) throws -> Void) rethrows {
+        for r in changedRestocks where restockRows[Int(r)].status != RestockRow.free { try body(restock(at: r)) }
+    }
+
+    /// Forgets what changed: a checkpoint has written it. The lists keep their storage
+    /// for the next batch, unless catching up made them large.
+    public mutating func clearDirty() {
+        for r in changedPositions { positionRows[Int(r)].dirty = false }
+        for r in changedLines { lineRows[Int(r)].dirty = false }
+        for r in changedRestocks { restockRows[Int(r)].dirty = false }
+        let keep = 16_384
+        changedPositions.removeAll(keepingCapacity: changedPositions.count <= keep)
+        changedLines.removeAll(keepingCapacity: changedLines.count <= keep)
+        changedRestocks.removeAll(keepingCapacity: changedRestocks.count <= keep)
+        closedLoaded.removeAll()
+        if freeLines.count > 16_384, freeLines.count * 2 > lineRows.count { compactFreeLines() }
     }
 
     /// Drops the closed lines and closed purchase orders among what changed, once a
     /// checkpoint has written them (call before `clearDirty`): the decisions never need
-    /// them again, and the state file keeps them.
+    /// them again, and the state file keeps them. Their rows are reused.
     public mutating func evictClosed() {
-        for key in dirtyLines.union(closedLoaded) {
-            guard let l = lines[key], !l.status.isOpen else { continue }
-            lines[key] = nil
-            if var keys = orderLines[key.order] {
-                keys.removeAll { $0 == key }
-                orderLines[key.order] = keys.isEmpty ? nil : keys
-            }
-            if var keys = positionLines[l.position] {
-                keys.removeAll { $0 == key }
-                positionLines[l.position] = keys.isEmpty ? nil : keys
-            }
+        for r in changedLines + closedLoaded {
+            let row = lineRows[Int(r)]
+            guard row.status != LineRow.free, !row.isOpen else { continue }
+            lineIndex.remove(SlotTable.hash(row.order, row.line), row: r)
+            unlinkFromOrder(r)
+            lineRows[Int(r)] = LineRow(order: "", line: "", customer: nil, qty: 0, orderedAt: 0, promisedAt: 0, estimate: 0,
+                                       updatedAt: 0, projected: 0, readyAt: 0, deadline: 0, position: -1,
+                                       status: LineRow.free, longWaitSent: false)
+            freeLines.append(r)
         }
-        for key in dirtyRestocks {
-            guard let r = restocks[key], r.status != .open else { continue }
-            restocks[key] = nil
-            if var keys = positionRestocks[key.position] {
-                keys.removeAll { $0 == key }
-                positionRestocks[key.position] = keys.isEmpty ? nil : keys
+        for r in changedRestocks {
+            let row = restockRows[Int(r)]
+            guard row.status != RestockRow.free, row.status != RestockRow.open else { continue }
+            restockIndex.remove(SlotTable.hash(row.po, row.position), row: r)
+            let p = Int(row.position)
+            if positionRows[p].restockHead == r {
+                positionRows[p].restockHead = row.next
+            } else {
+                var prev = positionRows[p].restockHead
+                while prev != -1, restockRows[Int(prev)].next != r { prev = restockRows[Int(prev)].next }
+                if prev != -1 { restockRows[Int(prev)].next = row.next }
             }
+            restockRows[Int(r)] = RestockRow(po: "", quantity: 0, expectedAt: 0, updatedAt: 0, position: -1, status: RestockRow.free)
+            freeRestocks.append(r)
         }
     }
 
     /// Drops the customers of the lines a checkpoint has written (call before
     /// `clearDirty`): the rows hold them, and messages read them back from there.
     public mutating func forgetCustomers() {
-        for key in dirtyLines where lines[key]?.customer != nil {
-            lines[key]!.customer = nil
+        for r in changedLines where lineRows[Int(r)].customer != nil { lineRows[Int(r)].customer = nil }
+    }
+
+    /// Keeps free rows from pinning memory once most lines closed (a burst of orders
+    /// shipped): the free rows at the end are given back, and the lowest free rows are
+    /// reused first so the end stays free.
+    private mutating func compactFreeLines() {
+        var end = lineRows.count
+        while end > 0, lineRows[end - 1].status == LineRow.free { end -= 1 }
+        freeLines.removeAll { Int($0) >= end }
+        freeLines.sort(by: >)
+        guard end < lineRows.count else { return }
+        lineRows = Array(lineRows[..<end])
+    }
+}
+
+// MARK: - Rows
+
+extension WorkingSet {
+    @inline(__always)
+    func positionRow(_ key: PositionKey) -> Int32? {
+        positionIndex.find(SlotTable.hash(key.sku, key.location)) { r in
+            let row = positionRows[Int(r)]
+            return skus[row.sku] == key.sku && locations[row.location] == key.location
         }
     }
 
-    /// Closed lines loaded only to be seen closed, for `evictClosed` to drop again.
-    private var closedLoaded: Set<LineKey> = []
-
-    public mutating func markForEviction(_ key: LineKey) { closedLoaded.insert(key) }
-
-    /// The earliest deadline of a waiting line, if any: kept up to date as lines change,
-    /// and looked for among all lines only when the earliest one moved or closed.
-    public mutating func nextDeadline() -> Instant? {
-        if !earliestKnown {
-            earliest = nil
-            for l in lines.values where l.status == .waiting {
-                if let d = l.deadline, earliest.map({ d < $0 }) ?? true { earliest = d }
-            }
-            earliestKnown = true
-        }
-        return earliest
+    /// The position's row, made (not yet existing) if there is none.
+    mutating func positionRowMaking(_ key: PositionKey) -> Int32 {
+        if let r = positionRow(key) { return r }
+        let r = Int32(positionRows.count)
+        positionRows.append(PositionRow(sku: skus.id(key.sku), location: locations.id(key.location)))
+        positionIndex.insert(SlotTable.hash(key.sku, key.location), row: r)
+        return r
     }
 
-    private var earliest: Instant? = nil
-    private var earliestKnown = false
+    @inline(__always)
+    func samePosition(_ key: PositionKey, as r: Int32) -> Bool {
+        let row = positionRows[Int(r)]
+        return skus[row.sku] == key.sku && locations[row.location] == key.location
+    }
 
-    private mutating func noteDeadline(old: OrderLine?, new l: OrderLine) {
+    func positionKey(_ r: Int32) -> PositionKey {
+        let row = positionRows[Int(r)]
+        return PositionKey(sku: skus[row.sku], location: locations[row.location])
+    }
+
+    func position(at r: Int32) -> Position {
+        let row = positionRows[Int(r)]
+        var p = Position(key: positionKey(r), onHand: row.onHand, reserved: row.reserved,
+                         updatedAt: Instant(milliseconds: row.updatedAt))
+        p.alertArmed = row.alertArmed
+        p.alertsFired = AlertSet(rawValue: Int64(row.alertsFired))
+        p.alertCount = row.alertCount
+        p.waitingLines = row.waitingLines
+        p.openRestocks = row.openRestocks
+        return p
+    }
+
+    private func holds(_ p: Position, at r: Int32) -> Bool {
+        let row = positionRows[Int(r)]
+        return row.onHand == p.onHand && row.reserved == p.reserved && row.updatedAt == p.updatedAt.milliseconds
+            && row.alertArmed == p.alertArmed && Int64(row.alertsFired) == p.alertsFired.rawValue
+            && row.alertCount == p.alertCount && row.waitingLines == p.waitingLines && row.openRestocks == p.openRestocks
+    }
+
+    private mutating func set(_ p: Position, at r: Int32) {
+        if !positionRows[Int(r)].exists {
+            positionRows[Int(r)].exists = true
+            positionCount += 1
+        }
+        positionRows[Int(r)].onHand = p.onHand
+        positionRows[Int(r)].reserved = p.reserved
+        positionRows[Int(r)].updatedAt = p.updatedAt.milliseconds
+        positionRows[Int(r)].alertArmed = p.alertArmed
+        positionRows[Int(r)].alertsFired = UInt8(truncatingIfNeeded: p.alertsFired.rawValue)
+        positionRows[Int(r)].alertCount = p.alertCount
+        positionRows[Int(r)].waitingLines = p.waitingLines
+        positionRows[Int(r)].openRestocks = p.openRestocks
+    }
+
+    /// How many leading waiting lines of a position had a projected date at its last
+    /// settle, if known.
+    func projectedPrefix(_ p: Int32) -> Int? {
+        let n = positionRows[Int(p)].projectedPrefix
+        return n < 0 ? nil : Int(n)
+    }
+
+    mutating func setProjectedPrefix(_ p: Int32, _ n: Int) { positionRows[Int(p)].projectedPrefix = Int32(clamping: n) }
+
+    @inline(__always)
+    func lineRow(_ key: LineKey) -> Int32? {
+        lineIndex.find(SlotTable.hash(key.order, key.line)) { r in
+            lineRows[Int(r)].order == key.order && lineRows[Int(r)].line == key.line
+        }
+    }
+
+    func line(at r: Int32) -> OrderLine {
+        let row = lineRows[Int(r)]
+        var l = OrderLine(key: LineKey(order: row.order, line: row.line), position: positionKey(row.position), qty: row.qty,
+                          orderedAt: Instant(milliseconds: row.orderedAt), promisedAt: Instant(milliseconds: row.promisedAt),
+                          estimate: nil, status: LineRow.status(row.status), customer: nil,
+                          updatedAt: Instant(milliseconds: row.updatedAt))
+        l._estimate = row.estimate
+        l._projected = row.projected
+        l._readyAt = row.readyAt
+        l._deadline = row.deadline
+        l.customerBox = row.customer
+        l.longWaitSent = row.longWaitSent
+        return l
+    }
+
+    func qty(at r: Int32) -> Int64 { lineRows[Int(r)].qty }
+
+    private mutating func write(_ l: OrderLine, to r: Int32) {
+        lineRows[Int(r)].qty = l.qty
+        lineRows[Int(r)].orderedAt = l.orderedAt.milliseconds
+        lineRows[Int(r)].promisedAt = l.promisedAt.milliseconds
+        lineRows[Int(r)].estimate = l._estimate
+        lineRows[Int(r)].updatedAt = l.updatedAt.milliseconds
+        lineRows[Int(r)].projected = l._projected
+        lineRows[Int(r)].readyAt = l._readyAt
+        lineRows[Int(r)].deadline = l._deadline
+        lineRows[Int(r)].longWaitSent = l.longWaitSent
+        lineRows[Int(r)].customer = l.customerBox
+    }
+
+    /// A new row for a line not in memory, indexed and appended to its order.
+    private mutating func insertRow(_ l: OrderLine) -> Int32 {
+        let p = positionRowMaking(l.position)
+        let row = LineRow(order: l.key.order, line: l.key.line, customer: l.customerBox, qty: l.qty,
+                          orderedAt: l.orderedAt.milliseconds, promisedAt: l.promisedAt.milliseconds, estimate: l._estimate,
+                          updatedAt: l.updatedAt.milliseconds, projected: l._projected, readyAt: l._readyAt,
+                          deadline: l._deadline, position: p, status: LineRow.code(l.status), longWaitSent: l.longWaitSent)
+        let r: Int32
+        if let free = freeLines.popLast() {
+            r = free
+            lineRows[Int(r)] = row
+        } else {
+            r = Int32(lineRows.count)
+            lineRows.append(row)
+        }
+        lineIndex.insert(SlotTable.hash(l.key.order, l.key.line), row: r)
+        let orderHash = SlotTable.hash(l.key.order)
+        if let head = orderIndex.find(orderHash, { lineRows[Int($0)].order == l.key.order }) {
+            var tail = head
+            while lineRows[Int(tail)].nextInOrder != -1 { tail = lineRows[Int(tail)].nextInOrder }
+            lineRows[Int(tail)].nextInOrder = r
+        } else {
+            orderIndex.insert(orderHash, row: r)
+        }
+        return r
+    }
+
+    private func orderHead(_ order: String) -> Int32? {
+        orderIndex.find(SlotTable.hash(order)) { lineRows[Int($0)].order == order }
+    }
+
+    private mutating func unlinkFromOrder(_ r: Int32) {
+        let order = lineRows[Int(r)].order
+        let hash = SlotTable.hash(order)
+        guard let head = orderIndex.find(hash, { lineRows[Int($0)].order == order }) else { return }
+        let next = lineRows[Int(r)].nextInOrder
+        if head == r {
+            if next == -1 { orderIndex.remove(hash, row: r) } else { orderIndex.replace(hash, row: r, with: next) }
+        } else {
+            var prev = head
+            while prev != -1, lineRows[Int(prev)].nextInOrder != r { prev = lineRows[Int(prev)].nextInOrder }
+            if prev != -1 { lineRows[Int(prev)].nextInOrder = next }
+        }
+        lineRows[Int(r)].nextInOrder = -1
+    }
+
+    /// Allocation order: `ordered_at`, then order, then line.
+    @inline(__always)
+    func ranksBefore(_ a: Int32, _ b: Int32) -> Bool {
+        let x = lineRows[Int(a)], y = lineRows[Int(b)]
+        if x.orderedAt != y.orderedAt { return x.orderedAt < y.orderedAt }
+        return (x.order, x.line) < (y.order, y.line)
+    }
+
+    /// Puts a line that starts waiting into its position's list, in allocation order
+    /// (looking from the end: a new order is usually the latest).
+    private mutating func linkWaiting(_ r: Int32) {
+        let p = Int(lineRows[Int(r)].position)
+        if positionRows[p].unsorted { sortWaiting(p) }
+        positionRows[p].projectedPrefix = -1
+        var after = positionRows[p].waitTail
+        while after != -1, ranksBefore(r, after) { after = lineRows[Int(after)].prevWaiting }
+        let next = after == -1 ? positionRows[p].waitHead : lineRows[Int(after)].nextWaiting
+        lineRows[Int(r)].prevWaiting = after
+        lineRows[Int(r)].nextWaiting = next
+        if after == -1 { positionRows[p].waitHead = r } else { lineRows[Int(after)].nextWaiting = r }
+        if next == -1 { positionRows[p].waitTail = r } else { lineRows[Int(next)].prevWaiting = r }
+    }
+
+    private mutating func appendWaiting(_ r: Int32, to p: Int) {
+        let tail = positionRows[p].waitTail
+        lineRows[Int(r)].prevWaiting = tail
+        lineRows[Int(r)].nextWaiting = -1
+        if tail == -1 { positionRows[p].waitHead = r } else { lineRows[Int(tail)].nextWaiting = r }
+        positionRows[p].waitTail = r
+    }
+
+    /// Takes a line that stops waiting (or moves) out of its position's list.
+    private mutating func unlinkWaiting(_ r: Int32) {
+        let p = Int(lineRows[Int(r)].position)
+        positionRows[p].projectedPrefix = -1
+        let prev = lineRows[Int(r)].prevWaiting, next = lineRows[Int(r)].nextWaiting
+        if prev == -1 { positionRows[p].waitHead = next } else { lineRows[Int(prev)].nextWaiting = next }
+        if next == -1 { positionRows[p].waitTail = prev } else { lineRows[Int(next)].prevWaiting = prev }
+        lineRows[Int(r)].prevWaiting = -1
+        lineRows[Int(r)].nextWaiting = -1
+    }
+
+    /// Sorts a waiting list loaded in file order.
+    mutating func sortWaiting(_ p: Int) {
+        var rows: [Int32] = []
+        var r = positionRows[p].waitHead
+        while r != -1 {
+            rows.append(r)
+            r = lineRows[Int(r)].nextWaiting
+        }
+        rows.sort { ranksBefore($0, $1) }
+        positionRows[p].waitHead = -1
+        positionRows[p].waitTail = -1
+        for r in rows { appendWaiting(r, to: p) }
+        positionRows[p].unsorted = false
+    }
+
+    func restockRow(_ key: RestockKey) -> Int32? {
+        guard let p = positionRow(key.position) else { return nil }
+        return restockIndex.find(SlotTable.hash(key.po, p)) { restockRows[Int($0)].po == key.po && restockRows[Int($0)].position == p }
+    }
+
+    func restock(at r: Int32) -> Restock {
+        let row = restockRows[Int(r)]
+        return Restock(key: RestockKey(po: row.po, position: positionKey(row.position)), quantity: row.quantity,
+                       expectedAt: Instant(milliseconds: row.expectedAt), status: RestockRow.status(row.status),
+                       updatedAt: Instant(milliseconds: row.updatedAt))
+    }
+
+    /// A new row for a purchase order line, indexed and put on its position's list.
+    private mutating func insertRow(_ r: Restock) -> Int32 {
+        let p = positionRowMaking(r.key.position)
+        let row = RestockRow(po: r.key.po, quantity: r.quantity, expectedAt: r.expectedAt.milliseconds,
+                             updatedAt: r.updatedAt.milliseconds, position: p, next: positionRows[Int(p)].restockHead,
+                             status: RestockRow.code(r.status))
+        let n: Int32
+        if let free = freeRestocks.popLast() {
+            n = free
+            restockRows[Int(n)] = row
+        } else {
+            n = Int32(restockRows.count)
+            restockRows.append(row)
+        }
+        positionRows[Int(p)].restockHead = n
+        restockIndex.insert(SlotTable.hash(r.key.po, p), row: n)
+        return n
+    }
+
+    private mutating func markChanged(position r: Int32) {
+        guard !positionRows[Int(r)].dirty else { return }
+        positionRows[Int(r)].dirty = true
+        changedPositions.append(r)
+    }
+
+    private mutating func markChanged(line r: Int32) {
+        guard !lineRows[Int(r)].dirty else { return }
+        lineRows[Int(r)].dirty = true
+        changedLines.append(r)
+    }
+
+    private mutating func markChanged(restock r: Int32) {
+        guard !restockRows[Int(r)].dirty else { return }
+        restockRows[Int(r)].dirty = true
+        changedRestocks.append(r)
+    }
+
+    private mutating func noteDeadline(oldWaiting: Bool, oldDeadline: Int64, new l: OrderLine) {
         guard earliestKnown else { return }
-        if let o = old, o.status == .waiting, let d = o.deadline, d == earliest,
-           !(l.status == .waiting && l.deadline.map { $0 <= d } ?? false) {
+        if oldWaiting, oldDeadline != .min, Instant(milliseconds: oldDeadline) == earliest,
+           !(l.status == .waiting && l.deadline.map { $0.milliseconds <= oldDeadline } ?? false) {
             earliestKnown = false  // the earliest one moved later or stopped waiting
             return
         }
         if l.status == .waiting, let d = l.deadline, earliest.map({ d < $0 }) ?? true { earliest = d }
-    }
-
-    // MARK: Changing
-
-    func position(_ key: PositionKey, at: Instant) -> Position {
-        positions[key] ?? Position(key: key, updatedAt: at)
-    }
-
-    mutating func put(_ p: Position) {
-        if positions[p.key] != p {
-            positions[p.key] = p
-            dirtyPositions.insert(p.key)
-        }
-    }
-
-    mutating func put(_ l: OrderLine) {
-        noteDeadline(old: lines[l.key], new: l)
-        if let old = lines[l.key] {
-            if old == l { return }
-            if old.status != l.status || old.orderedAt != l.orderedAt || old.position != l.position {
-                if old.status == .waiting { unqueue(old) }
-                if l.status == .waiting { enqueue(l) }
-            }
-            if old.position != l.position {
-                positionLines[old.position]?.removeAll { $0 == l.key }
-                positionLines[l.position, default: []].append(l.key)
-            }
-        } else {
-            index(l)
-            if l.status == .waiting { enqueue(l) }
-        }
-        lines[l.key] = l
-        dirtyLines.insert(l.key)
-    }
-
-    /// Writes a line the decision pass changed without changing its place in line.
-    mutating func update(_ l: OrderLine) {
-        guard lines[l.key] != l else { return }
-        noteDeadline(old: lines[l.key], new: l)
-        lines[l.key] = l
-        dirtyLines.insert(l.key)
-    }
-
-    /// Keeps a cached waiting order in step with a line that starts waiting.
-    private mutating func enqueue(_ l: OrderLine) {
-        projectedPrefix[l.position] = nil
-        guard var keys = waitingOrder[l.position] else { return }
-        waitingOrder[l.position] = nil
-        let rank = (l.orderedAt, l.key.order, l.key.line)
-        var lo = 0, hi = keys.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let m = lines[keys[mid]]!
-            if (m.orderedAt, m.key.order, m.key.line) < rank { lo = mid + 1 } else { hi = mid }
-        }
-        keys.insert(l.key, at: lo)
-        waitingOrder[l.position] = keys
-    }
-
-    /// Keeps a cached waiting order in step with a line that stops waiting.
-    private mutating func unqueue(_ l: OrderLine) {
-        projectedPrefix[l.position] = nil
-        guard var keys = waitingOrder[l.position] else { return }
-        waitingOrder[l.position] = nil
-        keys.removeAll { $0 == l.key }
-        waitingOrder[l.position] = keys
-    }
-
-    mutating func put(_ r: Restock) {
-        if restocks[r.key] == nil { positionRestocks[r.key.position, default: []].append(r.key) }
-        if restocks[r.key] != r {
-            restocks[r.key] = r
-            dirtyRestocks.insert(r.key)
-        }
-    }
-
-    private mutating func index(_ l: OrderLine) {
-        orderLines[l.key.order, default: []].append(l.key)
-        positionLines[l.position, default: []].append(l.key)
-    }
-
-    /// Waiting lines of a position in allocation order: `ordered_at`, then order, then line.
-    func waitingLines(of key: PositionKey) -> [OrderLine] {
-        (positionLines[key] ?? []).compactMap { lines[$0] }.filter { $0.status == .waiting }.sorted {
-            ($0.orderedAt, $0.key.order, $0.key.line) < ($1.orderedAt, $1.key.order, $1.key.line)
-        }
-    }
-
-    /// The keys of `waitingLines(of:)`, cached for the batch.
-    mutating func waitingKeys(of key: PositionKey) -> [LineKey] {
-        if let cached = waitingOrder[key] { return cached }
-        let keys = waitingLines(of: key).map(\.key)
-        waitingOrder[key] = keys
-        return keys
-    }
-
-    /// Open purchase orders of a position in arrival order.
-    func openRestocks(of key: PositionKey) -> [Restock] {
-        (positionRestocks[key] ?? []).compactMap { restocks[$0] }.filter { $0.status == .open }.sorted {
-            ($0.expectedAt, $0.key.po) < ($1.expectedAt, $1.key.po)
-        }
     }
 }

@@ -19,8 +19,7 @@ final class Engine {
 
     /// Whether anything waits to be written.
     var isDirty: Bool {
-        !notices.isEmpty || !rejects.isEmpty || !cursors.isEmpty || !state.dirtyPositions.isEmpty
-            || !state.dirtyLines.isEmpty || !state.dirtyRestocks.isEmpty
+        !notices.isEmpty || !rejects.isEmpty || !cursors.isEmpty || state.hasChanges
     }
 
     /// Forgets what a checkpoint wrote.

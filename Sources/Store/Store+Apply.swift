@@ -41,7 +41,7 @@ extension Store {
     // MARK: - Saving
 
     func save(_ ws: WorkingSet, _ db: Database) throws {
-        if !ws.dirtyPositions.isEmpty {
+        if ws.changeCounts.positions > 0 {
             let st = try db.cachedStatement(sql: """
                 INSERT INTO position (sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count,
                     waiting_lines, open_restocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -50,11 +50,10 @@ extension Store {
                     alerts_fired = excluded.alerts_fired, alert_count = excluded.alert_count,
                     waiting_lines = excluded.waiting_lines, open_restocks = excluded.open_restocks, updated_at = excluded.updated_at
                 """)
-            for key in ws.dirtyPositions {
-                guard let p = ws.positions[key] else { continue }
+            try ws.forEachChangedPosition { p in
                 var s = RawStatement(st)
-                s.bind(key.sku)
-                s.bind(key.location)
+                s.bind(p.key.sku)
+                s.bind(p.key.location)
                 s.bind(p.onHand)
                 s.bind(p.reserved)
                 s.bind(Int64(p.alertArmed ? 1 : 0))
@@ -66,7 +65,7 @@ extension Store {
                 try s.run()
             }
         }
-        if !ws.dirtyLines.isEmpty {
+        if ws.changeCounts.lines > 0 {
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO order_line (order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
                     projected_at, ready_at, long_wait_sent, deadline_at, updated_at,
@@ -90,11 +89,10 @@ extension Store {
                     status = ?9, projected_at = ?10, ready_at = ?11, long_wait_sent = ?12, deadline_at = ?13, updated_at = ?14
                 WHERE order_id = ?1 AND line = ?2
                 """)
-            for key in ws.dirtyLines {
-                guard let l = ws.lines[key] else { continue }
+            try ws.forEachChangedLine { l in
                 var s = RawStatement(l.customer == nil ? update : upsert)
-                s.bind(key.order)
-                s.bind(key.line)
+                s.bind(l.key.order)
+                s.bind(l.key.line)
                 s.bind(l.position.sku)
                 s.bind(l.position.location)
                 s.bind(l.qty)
@@ -118,19 +116,18 @@ extension Store {
                 try s.run()
             }
         }
-        if !ws.dirtyRestocks.isEmpty {
+        if ws.changeCounts.restocks > 0 {
             let st = try db.cachedStatement(sql: """
                 INSERT INTO restock (po, sku, location, quantity, expected_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (po, sku, location) DO UPDATE SET
                     quantity = excluded.quantity, expected_at = excluded.expected_at, status = excluded.status,
                     updated_at = excluded.updated_at
                 """)
-            for key in ws.dirtyRestocks {
-                guard let r = ws.restocks[key] else { continue }
+            try ws.forEachChangedRestock { r in
                 var s = RawStatement(st)
-                s.bind(key.po)
-                s.bind(key.position.sku)
-                s.bind(key.position.location)
+                s.bind(r.key.po)
+                s.bind(r.key.position.sku)
+                s.bind(r.key.position.location)
                 s.bind(r.quantity)
                 s.bind(r.expectedAt.milliseconds)
                 s.bind(r.status.rawValue)

@@ -146,7 +146,7 @@ extension Store {
     public func loadState() throws -> (positions: Int, lines: Int, restocks: Int) {
         try engineLock.withLock {
             let e = try loadedEngine()
-            return (e.state.positions.count, e.state.lines.count, e.state.restocks.count)
+            return e.state.counts
         }
     }
 
@@ -165,8 +165,10 @@ extension Store {
     func readState() throws -> WorkingSet {
         var state = WorkingSet()
         try writer.read { db in
-            if let sizes = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(open_restocks), 0) FROM position") {
-                state.reserve(positions: sizes[0], restocks: sizes[1])
+            if let sizes = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), COALESCE(SUM(open_restocks), 0), COALESCE(SUM(waiting_lines), 0) FROM position
+                """) {
+                state.reserve(positions: sizes[0], lines: sizes[2], restocks: sizes[1])
             }
             var s = RawStatement(try db.cachedStatement(sql: """
                 SELECT sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines,
@@ -200,7 +202,7 @@ extension Store {
         for r in batch.records {
             if case .backorder(let b) = r.record {
                 let key = LineKey(order: b.order, line: b.line)
-                if e.state.lines[key] == nil { unknown.append(key) }
+                if e.state.line(key) == nil { unknown.append(key) }
             }
         }
         guard !unknown.isEmpty else { return }

@@ -1,0 +1,119 @@
+@testable import BackorderCore
+import Testing
+import TestSupport
+
+/// The working set's compact storage: its hash index against a dictionary, and rows that
+/// are freed, reused and given back.
+@Suite struct WorkingSetTests {
+    /// Random inserts, removals, replacements and lookups with few distinct hashes (long
+    /// runs that wrap around the table), checked against a dictionary after every step.
+    @Test(arguments: [1, 2, 3])
+    func slotTableAgreesWithADictionary(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        var table = SlotTable()
+        var model: [Int32: UInt32] = [:]  // row → hash
+        var nextRow: Int32 = 0
+        for step in 0..<20_000 {
+            let op = Int.random(in: 0..<10, using: &rng)
+            if op < 5 || model.isEmpty {
+                let hash = UInt32.random(in: 0..<48, using: &rng) &* 0x9E37_79B9 | UInt32(step % 3)
+                table.insert(hash, row: nextRow)
+                model[nextRow] = hash
+                nextRow += 1
+            } else if op < 8 {
+                let row = model.keys.randomElement(using: &rng)!
+                table.remove(model[row]!, row: row)
+                model[row] = nil
+            } else {
+                let row = model.keys.randomElement(using: &rng)!
+                table.replace(model[row]!, row: row, with: nextRow)
+                model[nextRow] = model[row]
+                model[row] = nil
+                nextRow += 1
+            }
+            #expect(table.count == model.count)
+            if step % 97 == 0 {
+                for (row, hash) in model {
+                    #expect(table.find(hash) { $0 == row } == row, "step \(step): row \(row) lost")
+                }
+                #expect(table.find(12345) { _ in true } == nil || model.values.contains(12345))
+            }
+        }
+    }
+
+    static let t0 = Instant(milliseconds: 1_800_000_000_000)
+
+    static func line(_ order: String, _ line: String = "1", sku: String = "S", at minute: Int64,
+                     status: LineStatus = .waiting) -> OrderLine {
+        OrderLine(key: LineKey(order: order, line: line), position: PositionKey(sku: sku, location: "L"), qty: 1,
+                  orderedAt: t0 + .minutes(minute), promisedAt: t0 + .days(3), estimate: t0 + .days(3), status: status,
+                  customer: nil, updatedAt: t0)
+    }
+
+    @Test func linesLoadedOutOfOrderWaitInAllocationOrder() {
+        var ws = WorkingSet()
+        var rng = SplitMix(seed: 7)
+        let minutes = (0..<500).map { Int64($0 / 3) }.shuffled(using: &rng)  // ties on the time, broken by order id
+        for (i, m) in minutes.enumerated() { ws.load(Self.line("O-\(i)", at: m)) }
+        let order = ws.waitingLines(of: PositionKey(sku: "S", location: "L"))
+        #expect(order.count == 500)
+        #expect(order == order.sorted { ($0.orderedAt, $0.key.order, $0.key.line) < ($1.orderedAt, $1.key.order, $1.key.line) })
+        // A line put after the load lands in its place.
+        ws.put(Self.line("O-new", at: 50))
+        let after = ws.waitingLines(of: PositionKey(sku: "S", location: "L"))
+        #expect(after == after.sorted { ($0.orderedAt, $0.key.order) < ($1.orderedAt, $1.key.order) })
+        #expect(after.count == 501)
+    }
+
+    @Test func closedLinesAreEvictedAndTheirRowsReusedAndGivenBack() {
+        var ws = WorkingSet()
+        let n = 40_000
+        for i in 0..<n { ws.put(Self.line("O-\(i / 2)", String(i % 2), sku: "S\(i % 97)", at: Int64(i))) }
+        ws.clearDirty()
+        #expect(ws.counts.lines == n)
+        // Close every line but the last 100; the checkpoint evicts them.
+        for i in 0..<(n - 100) {
+            var l = ws.line(LineKey(order: "O-\(i / 2)", line: String(i % 2)))!
+            l.status = .fulfilled
+            ws.put(l)
+        }
+        ws.evictClosed()
+        ws.clearDirty()
+        #expect(ws.counts.lines == 100)
+        #expect(ws.line(LineKey(order: "O-0", line: "0")) == nil)
+        #expect(ws.lineKeys(ofOrder: "O-0").isEmpty)
+        #expect(ws.lineKeys(ofOrder: "O-\((n - 1) / 2)") == [LineKey(order: "O-\((n - 1) / 2)", line: "0"),
+                                                             LineKey(order: "O-\((n - 1) / 2)", line: "1")])
+        #expect(ws.lineRows.count == n, "the open lines sit at the end: nothing to give back yet")
+        // New lines reuse the lowest free rows.
+        for i in 0..<1_000 { ws.put(Self.line("N-\(i)", sku: "S1", at: Int64(n + i))) }
+        #expect(ws.lineRows.count == n)
+        #expect(ws.counts.lines == 1_100)
+        #expect(ws.waitingLines(of: PositionKey(sku: "S1", location: "L")).suffix(1_000).map(\.key.order) == (0..<1_000).map { "N-\($0)" })
+        // Once the end is free too, the rows past the last open line are released.
+        for i in (n - 100)..<n {
+            var l = ws.line(LineKey(order: "O-\(i / 2)", line: String(i % 2)))!
+            l.status = .cancelled
+            ws.put(l)
+        }
+        ws.evictClosed()
+        ws.clearDirty()
+        #expect(ws.counts.lines == 1_000)
+        #expect(ws.lineRows.count <= 1_000 + 16_384, "rows at the end given back (\(ws.lineRows.count) kept)")
+        #expect(ws.lines.values.count == 1_000)
+    }
+
+    @Test func aRestockAndALineMayComeBeforeTheirPositionExists() {
+        var ws = WorkingSet()
+        let key = PositionKey(sku: "X", location: "L")
+        ws.put(Restock(key: RestockKey(po: "P", position: key), quantity: 3, expectedAt: Self.t0 + .days(2), status: .open,
+                       updatedAt: Self.t0))
+        ws.put(Self.line("O", sku: "X", at: 0))
+        #expect(ws.position(key) == nil, "a row made to hang them on is not a position")
+        #expect(ws.counts.positions == 0)
+        #expect(ws.openRestocks(of: key).map(\.key.po) == ["P"])
+        ws.put(Position(key: key, onHand: 1, updatedAt: Self.t0))
+        #expect(ws.position(key)?.onHand == 1)
+        #expect(ws.counts == (1, 1, 1))
+    }
+}
