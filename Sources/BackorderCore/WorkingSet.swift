@@ -30,7 +30,7 @@ public struct WorkingSet: Sendable {
     var changedPositions: [Int32] = []
     var changedLines: [Int32] = []
     var changedRestocks: [Int32] = []
-    /// Closed lines loaded only to be seen closed, for `evictClosed` to drop again.
+    /// Closed lines loaded only to be seen closed, for `committed` to drop again.
     private var closedLoaded: [Int32] = []
 
     private var earliest: Instant? = nil
@@ -77,7 +77,7 @@ public struct WorkingSet: Sendable {
     }
 
     /// Marks a closed line loaded only for a decision to see it closed: the next
-    /// `evictClosed` drops it again.
+    /// `committed` after the next `takeChanges` drops it again.
     public mutating func markForEviction(_ key: LineKey) {
         if let r = lineRow(key) { closedLoaded.append(r) }
     }
@@ -234,50 +234,56 @@ public struct WorkingSet: Sendable {
 
     // MARK: Checkpoints
 
-    /// Whether anything changed since the last `clearDirty`.
+    /// Whether anything changed since the last `takeChanges`.
     public var hasChanges: Bool { !changedPositions.isEmpty || !changedLines.isEmpty || !changedRestocks.isEmpty }
 
-    /// How many positions, lines and purchase order lines changed since the last `clearDirty`.
+    /// How many positions, lines and purchase order lines changed since the last `takeChanges`.
     public var changeCounts: (positions: Int, lines: Int, restocks: Int) {
         (changedPositions.count, changedLines.count, changedRestocks.count)
     }
 
-    /// Each position changed since the last `clearDirty`.
-    public func forEachChangedPosition(_ body: (Position) throws -> Void) rethrows {
-        for r in changedPositions where positionRows[Int(r)].exists { try body(position(at: r)) }
-    }
-
-    /// Each line changed since the last `clearDirty`.
-    public func forEachChangedLine(_ body: (OrderLine) throws -> Void) rethrows {
-        for r in changedLines where lineRows[Int(r)].status != LineRow.free { try body(line(at: r)) }
-    }
-
-    /// Each purchase order line changed since the last `clearDirty`.
-    public func forEachChangedRestock(_ body: (Restock) throws -> Void) rethrows {
-        for r in changedRestocks where restockRows[Int(r)].status != RestockRow.free { try body(restock(at: r)) }
-    }
-
-    /// Forgets what changed: a checkpoint has written it. The lists keep their storage
-    /// for the next batch, unless catching up made them large.
-    public mutating func clearDirty() {
-        for r in changedPositions { positionRows[Int(r)].dirty = false }
-        for r in changedLines { lineRows[Int(r)].dirty = false }
-        for r in changedRestocks { restockRows[Int(r)].dirty = false }
+    /// Takes what changed since the last call, as values for a checkpoint to write, and
+    /// starts over. Nothing is dropped from memory until `committed(_:)` says they are
+    /// durable.
+    public mutating func takeChanges() -> RowChanges {
+        var out = RowChanges()
+        out.positions.reserveCapacity(changedPositions.count)
+        for r in changedPositions {
+            positionRows[Int(r)].dirty = false
+            if positionRows[Int(r)].exists { out.positions.append(position(at: r)) }
+        }
+        out.lines.reserveCapacity(changedLines.count)
+        for r in changedLines {
+            lineRows[Int(r)].dirty = false
+            out.lines.append(line(at: r))
+        }
+        out.restocks.reserveCapacity(changedRestocks.count)
+        for r in changedRestocks {
+            restockRows[Int(r)].dirty = false
+            out.restocks.append(restock(at: r))
+        }
+        out.lineRows = changedLines + closedLoaded
+        out.restockRows = changedRestocks
         let keep = 16_384
         changedPositions.removeAll(keepingCapacity: changedPositions.count <= keep)
         changedLines.removeAll(keepingCapacity: changedLines.count <= keep)
         changedRestocks.removeAll(keepingCapacity: changedRestocks.count <= keep)
         closedLoaded.removeAll()
-        if freeLines.count > 16_384, freeLines.count * 2 > lineRows.count { compactFreeLines() }
+        return out
     }
 
-    /// Drops the closed lines and closed purchase orders among what changed, once a
-    /// checkpoint has written them (call before `clearDirty`): the decisions never need
-    /// them again, and the state file keeps them. Their rows are reused.
-    public mutating func evictClosed() {
-        for r in changedLines + closedLoaded {
+    /// Changes taken by `takeChanges` are durable: closed lines and closed purchase
+    /// orders among them leave memory (the decisions never need them again, and the state
+    /// file keeps them; their rows are reused), and so do the customers of lines that
+    /// have not changed since (messages read them back from the rows).
+    public mutating func committed(_ changes: RowChanges) {
+        for r in changes.lineRows where Int(r) < lineRows.count {
             let row = lineRows[Int(r)]
-            guard row.status != LineRow.free, !row.isOpen else { continue }
+            if row.status == LineRow.free || row.dirty { continue }
+            if row.isOpen {
+                if row.customer != nil { lineRows[Int(r)].customer = nil }
+                continue
+            }
             lineIndex.remove(SlotTable.hash(row.order, row.line), row: r)
             unlinkFromOrder(r)
             lineRows[Int(r)] = LineRow(order: "", line: "", customer: nil, qty: 0, orderedAt: 0, promisedAt: 0, estimate: 0,
@@ -285,9 +291,9 @@ public struct WorkingSet: Sendable {
                                        status: LineRow.free, longWaitSent: false)
             freeLines.append(r)
         }
-        for r in changedRestocks {
+        for r in changes.restockRows where Int(r) < restockRows.count {
             let row = restockRows[Int(r)]
-            guard row.status != RestockRow.free, row.status != RestockRow.open else { continue }
+            guard row.status != RestockRow.free, row.status != RestockRow.open, !row.dirty else { continue }
             restockIndex.remove(SlotTable.hash(row.po, row.position), row: r)
             let p = Int(row.position)
             if positionRows[p].restockHead == r {
@@ -300,12 +306,7 @@ public struct WorkingSet: Sendable {
             restockRows[Int(r)] = RestockRow(po: "", quantity: 0, expectedAt: 0, updatedAt: 0, position: -1, status: RestockRow.free)
             freeRestocks.append(r)
         }
-    }
-
-    /// Drops the customers of the lines a checkpoint has written (call before
-    /// `clearDirty`): the rows hold them, and messages read them back from there.
-    public mutating func forgetCustomers() {
-        for r in changedLines where lineRows[Int(r)].customer != nil { lineRows[Int(r)].customer = nil }
+        if freeLines.count > 16_384, freeLines.count * 2 > lineRows.count { compactFreeLines() }
     }
 
     /// Keeps free rows from pinning memory once most lines closed (a burst of orders

@@ -17,6 +17,7 @@ public enum Daemon {
 
     public static func run(config: Config, logger: Logger) async throws {
         umask(0o077)
+        HeapTrim.configure()
         for w in config.warnings { logger.warning("config_warning", metadata: ["detail": "\(w)"]) }
         try ensureInbox(config.inbox.directory)
         let store = try openStore(config, logger: logger)
@@ -30,8 +31,8 @@ public enum Daemon {
         let metrics = DaemonMetrics()
         // Each checkpoint makes messages visible: wake the dispatcher, and the clock (its
         // next deadline may have moved).
-        store.onCheckpoint = { notices in
-            metrics.notices(notices)
+        store.onCheckpoint = { _, decided in
+            metrics.decided(decided)
             wake.signal()
             dispatchWake.signal()
         }

@@ -23,8 +23,11 @@ public final class DaemonMetrics: @unchecked Sendable {
         rejected.increment(by: rejects)
     }
 
-    func notices(_ notices: [Notice]) {
-        for n in notices { Metrics.Counter(label: "backorderd_events_total", dimensions: [("type", n.type)], factory: factory).increment() }
+    /// Messages decided, per type (`backorderd_events_total`).
+    func decided(_ perType: [String: Int]) {
+        for (type, count) in perType {
+            Metrics.Counter(label: "backorderd_events_total", dimensions: [("type", type)], factory: factory).increment(by: count)
+        }
     }
 
     /// Per (endpoint, outcome) and per endpoint: looked up once, not per delivery (a

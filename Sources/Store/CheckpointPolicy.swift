@@ -13,7 +13,7 @@ public struct CheckpointPolicy: Sendable, Equatable {
     public static let defaultInterval = Span.seconds(1)
 
     public init(records: Int = CheckpointPolicy.defaultRecords, interval: Span = CheckpointPolicy.defaultInterval,
-                notices: Int = 2_000) {
+                notices: Int = 20_000) {
         self.records = records
         self.interval = interval
         self.notices = notices

@@ -55,6 +55,9 @@ struct RawStatement {
         guard rc == SQLITE_DONE || rc == SQLITE_ROW else { throw StoreError.sqlite(rc, String(cString: sqlite3_errmsg(sqlite3_db_handle(handle)))) }
     }
 
+    /// Rows the last run changed.
+    var changes: Int32 { sqlite3_changes(sqlite3_db_handle(handle)) }
+
     /// Steps once; true while a row is available.
     func step() throws -> Bool {
         let rc = sqlite3_step(handle)

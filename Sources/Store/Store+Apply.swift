@@ -21,7 +21,12 @@ extension Store {
             let e = try loadedEngine()
             var events: [Event] = []
             decider.tick(now: now, to: &e.state, events: &events)
-            let notices = events.isEmpty ? [] : grouper.group(events, in: e.state)
+            let subscribed = Set(subscriptions.flatMap(\.events))
+            var notices: [Notice] = []
+            for notice in events.isEmpty ? [] : grouper.group(events, in: e.state) {
+                e.decided[notice.type, default: 0] += 1
+                if subscribed.contains(notice.type) { notices.append(notice) }
+            }
             e.notices += notices
             _ = try checkpoint(force: true, now: now)
             return notices
@@ -40,17 +45,20 @@ extension Store {
 
     // MARK: - Saving
 
-    func save(_ ws: WorkingSet, _ db: Database) throws {
-        if ws.changeCounts.positions > 0 {
-            let st = try db.cachedStatement(sql: """
+    func save(_ rows: RowChanges, _ db: Database) throws {
+        if !rows.positions.isEmpty {
+            // Most changed positions have a row: an UPDATE finds it with one search of the
+            // key, where an upsert searches twice; a new one is inserted after the miss.
+            let update = try db.cachedStatement(sql: """
+                UPDATE position SET on_hand = ?3, reserved = ?4, alert_armed = ?5, alerts_fired = ?6, alert_count = ?7,
+                    waiting_lines = ?8, open_restocks = ?9, updated_at = ?10
+                WHERE sku = ?1 AND location = ?2
+                """)
+            let insert = try db.cachedStatement(sql: """
                 INSERT INTO position (sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count,
                     waiting_lines, open_restocks, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (sku, location) DO UPDATE SET
-                    on_hand = excluded.on_hand, reserved = excluded.reserved, alert_armed = excluded.alert_armed,
-                    alerts_fired = excluded.alerts_fired, alert_count = excluded.alert_count,
-                    waiting_lines = excluded.waiting_lines, open_restocks = excluded.open_restocks, updated_at = excluded.updated_at
                 """)
-            try ws.forEachChangedPosition { p in
+            func run(_ st: Statement, _ p: Position) throws -> Bool {
                 var s = RawStatement(st)
                 s.bind(p.key.sku)
                 s.bind(p.key.location)
@@ -63,9 +71,13 @@ extension Store {
                 s.bind(p.openRestocks)
                 s.bind(p.updatedAt.milliseconds)
                 try s.run()
+                return s.changes > 0
+            }
+            for p in rows.positions {
+                if try !run(update, p) { _ = try run(insert, p) }
             }
         }
-        if ws.changeCounts.lines > 0 {
+        if !rows.lines.isEmpty {
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO order_line (order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
                     projected_at, ready_at, long_wait_sent, deadline_at, updated_at,
@@ -89,7 +101,7 @@ extension Store {
                     status = ?9, projected_at = ?10, ready_at = ?11, long_wait_sent = ?12, deadline_at = ?13, updated_at = ?14
                 WHERE order_id = ?1 AND line = ?2
                 """)
-            try ws.forEachChangedLine { l in
+            for l in rows.lines {
                 var s = RawStatement(l.customer == nil ? update : upsert)
                 s.bind(l.key.order)
                 s.bind(l.key.line)
@@ -116,14 +128,14 @@ extension Store {
                 try s.run()
             }
         }
-        if ws.changeCounts.restocks > 0 {
+        if !rows.restocks.isEmpty {
             let st = try db.cachedStatement(sql: """
                 INSERT INTO restock (po, sku, location, quantity, expected_at, status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (po, sku, location) DO UPDATE SET
                     quantity = excluded.quantity, expected_at = excluded.expected_at, status = excluded.status,
                     updated_at = excluded.updated_at
                 """)
-            try ws.forEachChangedRestock { r in
+            for r in rows.restocks {
                 var s = RawStatement(st)
                 s.bind(r.key.po)
                 s.bind(r.key.position.sku)

@@ -15,7 +15,15 @@ extension Store {
             var events: [Event] = []
             // The decider once per batch: a reload applies between batches.
             let (applied, refused) = Self.decide(batch, with: decider, on: &e.state, events: &events)
-            if !events.isEmpty { e.notices += grouper.group(events, in: e.state) }
+            if !events.isEmpty {
+                // Messages no endpoint takes are counted (for the metrics), not kept: a reload
+                // applies to the messages decided after it.
+                let subscribed = Set(subscriptions.flatMap(\.events))
+                for notice in grouper.group(events, in: e.state) {
+                    e.decided[notice.type, default: 0] += 1
+                    if subscribed.contains(notice.type) { e.notices.append(notice) }
+                }
+            }
             var all = batch.rejects
             if !refused.isEmpty {
                 all += refused
@@ -51,12 +59,8 @@ extension Store {
     /// writes it — so the inbox must read on, not repeat the batch.
     public func ingest(_ batch: IngestBatch, force: Bool = false) throws -> IngestResult {
         let result = try decide(batch)
-        do {
-            try engineLock.withLock { _ = try checkpoint(force: force, now: batch.readAt) }
-        } catch {
-            logger.error("store_error", metadata: ["action": "checkpoint failed; what was decided stays in memory and goes with the next one",
-                                                   "error": "\(error)"])
-        }
+        // A failed write is logged where it is found (`finishWrite`) and goes again with the next.
+        _ = try? engineLock.withLock { try checkpoint(force: force, now: batch.readAt) }
         return result
     }
 
@@ -69,18 +73,67 @@ extension Store {
         }
     }
 
-    /// One transaction: every changed row, every message decided (rendered and queued),
-    /// every file's cursor, and the refused lines — so SQLite always holds a state that
-    /// matches its cursors. Call holding `engineLock`. Returns the messages written.
+    /// Starts a checkpoint when the policy says one is due (or at once with `force`):
+    /// everything decided since the last one — changed rows, messages (rendered and
+    /// queued), each file's cursor, the refused lines — in one transaction, so SQLite
+    /// always holds a state that matches its cursors. The write runs on the
+    /// `CheckpointWriter`'s thread while decisions go on; the one before it is finished
+    /// first. With `force`, waits for it and returns the messages written (and throws if
+    /// it failed: what it held goes again with the next). Call holding `engineLock`.
     func checkpoint(force: Bool, now: Instant) throws -> [Notice] {
-        guard let e = engine, e.isDirty else { return [] }
-        let policy = checkpointPolicy
-        let due = force || e.records >= policy.records || e.notices.count >= policy.notices
-            || ContinuousClock.now - e.lastCheckpoint >= policy.interval.duration
-        guard due else { return [] }
-        var notices = e.notices
+        guard let e = engine else { return [] }
+        if !force {
+            let policy = checkpointPolicy
+            guard e.isDirty, e.records >= policy.records || e.notices.count >= policy.notices
+                    || ContinuousClock.now - e.lastCheckpoint >= policy.interval.duration else { return [] }
+        }
+        _ = finishWrite(e)
+        guard e.isDirty else { return [] }
+        checkpointWriter.submit(e.take(now: now), keepNotices: force) { [self] in try write($0) }
+        guard force else { return [] }
+        switch finishWrite(e) {
+        case .written(_, let notices)?: return notices
+        case .failed(_, let error)?: throw error
+        case nil: return []
+        }
+    }
+
+    /// Waits until the checkpoint being written, if any, is durable (or has failed: then
+    /// it goes again with the next one). Starts none.
+    public func waitForCheckpoint() {
+        engineLock.withLock {
+            if let e = engine { finishWrite(e) }
+        }
+    }
+
+    /// Waits for the checkpoint in flight. Written: memory lets go of what it made
+    /// durable. Failed: logged, and kept for the next checkpoint.
+    @discardableResult
+    func finishWrite(_ e: Engine) -> CheckpointWriter.Outcome? {
+        let outcome = checkpointWriter.join()
+        switch outcome {
+        case .written(let rows, _)?:
+            e.state.committed(rows)
+        case .failed(let cp, let error)?:
+            logger.error("store_error", metadata: ["action": "checkpoint failed; what it held stays in memory and goes with the next one",
+                                                   "error": "\(error)"])
+            if let later = e.failed {
+                var merged = cp
+                merged.append(later)
+                e.failed = merged
+            } else {
+                e.failed = cp
+            }
+        case nil:
+            break
+        }
+        return outcome
+    }
+
+    /// Writes one checkpoint (on the writer's thread) and tells `onCheckpoint`.
+    func write(_ cp: Checkpoint) throws -> [Notice] {
+        var notices = cp.notices
         let started = ContinuousClock.now
-        let records = e.records
         var rendering = Duration.zero
         var rowsWritten = started, queued = started
         func cpu() -> Int64 { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000 }
@@ -88,23 +141,24 @@ extension Store {
         try writer.write { db in
             // Before the rows change: a notice's customer is the one its line had when decided.
             notices = try withCustomers(notices, db)
-            try save(e.state, db)
+            try save(cp.rows, db)
             rowsWritten = .now
-            rendering = try enqueue(notices, now: now, db)
-            for (cursor, at) in e.cursors.values { try saveCursor(cursor, at: at, db) }
+            rendering = try enqueue(notices, now: cp.now, db)
+            for (cursor, at) in cp.cursors.values { try saveCursor(cursor, at: at, db) }
             // Written before the commit: a crash in between repeats a reject, never loses one.
-            try rejects.append(e.rejects, at: now)
+            try rejects.append(cp.rejects, at: cp.now)
             queued = .now
         }
         let committed = ContinuousClock.now
-        e.checkpointed()
-        logger.debug("checkpoint", metadata: ["records": "\(records)", "messages": "\(notices.count)",
-                                              "ms": "\((ContinuousClock.now - started).milliseconds)",
+        logger.debug("checkpoint", metadata: ["records": "\(cp.records)", "messages": "\(notices.count)",
+                                              "positions": "\(cp.rows.positions.count)", "lines": "\(cp.rows.lines.count)",
+                                              "purchase_orders": "\(cp.rows.restocks.count)",
+                                              "ms": "\((committed - started).milliseconds)",
                                               "rows_ms": "\((rowsWritten - started).milliseconds)",
                                               "queue_ms": "\((queued - rowsWritten).milliseconds)",
                                               "render_us": "\(rendering.microseconds)",
                                               "commit_ms": "\((committed - queued).milliseconds)", "cpu_ms": "\(cpu() - cpu0)"])
-        onCheckpoint?(notices)
+        onCheckpoint?(notices, cp.decided)
         return notices
     }
 
@@ -112,17 +166,22 @@ extension Store {
     /// not in memory, from the line's row — as written by the last checkpoint, so call it
     /// before this one writes the rows. A row that is missing (never, short of a damaged
     /// file) leaves the customer empty and is logged.
+    /// Only messages an endpoint subscribes to are filled in: the others are counted,
+    /// never rendered.
     func withCustomers(_ notices: [Notice], _ db: Database) throws -> [Notice] {
-        guard notices.contains(where: { if case .customer(let c) = $0.content { c.customer == nil } else { false } }) else {
-            return notices
+        let subscribed = Set(rules.subscriptions.flatMap(\.events))
+        func needsCustomer(_ n: Notice) -> Bool {
+            guard case .customer(let c) = n.content else { return false }
+            return c.customer == nil && subscribed.contains(n.type)
         }
+        guard notices.contains(where: needsCustomer) else { return notices }
         let st = try db.cachedStatement(sql: """
             SELECT customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone
             FROM order_line WHERE order_id = ? AND line = ?
             """)
         var out = notices
         for i in out.indices {
-            guard case .customer(var c) = out[i].content, c.customer == nil, let first = c.lines.first else { continue }
+            guard needsCustomer(out[i]), case .customer(var c) = out[i].content, let first = c.lines.first else { continue }
             var s = RawStatement(st)
             s.bind(c.order)
             s.bind(first.line)

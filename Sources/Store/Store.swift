@@ -34,6 +34,8 @@ public final class Store: IngestSink, @unchecked Sendable {
     let engineLock = Lock()
     var engine: Engine?
     var checkpointPolicy: CheckpointPolicy
+    /// Writes checkpoints beside the decision pass.
+    let checkpointWriter = CheckpointWriter()
     /// The time, for writes that are not given one (a flush when the inbox goes idle).
     let clock: @Sendable () -> Instant
 
@@ -44,8 +46,9 @@ public final class Store: IngestSink, @unchecked Sendable {
         return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
     }
     /// Called with the messages each checkpoint wrote, once they are visible to the
-    /// dispatcher (set once, before ingest starts).
-    public var onCheckpoint: (@Sendable ([Notice]) -> Void)?
+    /// dispatcher, and how many messages of each type were decided since the last one —
+    /// those no endpoint takes included (set once, before ingest starts).
+    public var onCheckpoint: (@Sendable (_ written: [Notice], _ decided: [String: Int]) -> Void)?
 
     private let rulesLock = Lock()
     private var _rules: Rules
@@ -87,17 +90,17 @@ public final class Store: IngestSink, @unchecked Sendable {
         config.busyMode = .timeout(10)
         config.maximumReaderCount = 2
         config.prepareDatabase { db in
-            // A 16 MiB page cache for the writer (SQLite's default is 2 MB): a checkpoint that
-            // queues 50,000 messages re-read index pages and spilled dirty ones to the WAL
-            // mid-transaction with the default; with 16 MiB it commits in 2.7 s instead of
-            // 3.4 s (Benchmarks/burst.sh, same run), for up to 14 MiB more resident memory.
-            // Readers keep the default.
+            // An 8 MiB page cache for the writer (SQLite's default is 2 MB): checkpoints that
+            // write 100,000 rows or queue 50,000 messages re-read index pages and spill dirty
+            // ones to the WAL mid-transaction with the default (Benchmarks/ingest.sh: 6.9–7.1 s
+            // with 2 MB, 5.3–5.7 s with 8 MiB, 5.2–5.4 s with 16 MiB for 10 MiB more peak
+            // memory; same session). Readers keep the default.
             // Checkpoints every 16,000 pages (64 MB of WAL) instead of 1,000: pages written
             // again and again (indexes, the queue's head) reach the database file once per
             // checkpoint, so fewer checkpoints write and fsync less (Benchmarks/delivery.sh:
             // 8,400 → 10,000 messages/s with 100,000 queued). The WAL file is kept to 64 MB.
             try db.execute(sql: db.configuration.readonly ? "PRAGMA synchronous = NORMAL"
-                                                          : "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16000; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -16384")
+                                                          : "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16000; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -8192")
         }
         do {
             writer = try DatabasePool(path: path, configuration: config)

@@ -69,7 +69,7 @@ import TestSupport
         var ws = WorkingSet()
         let n = 40_000
         for i in 0..<n { ws.put(Self.line("O-\(i / 2)", String(i % 2), sku: "S\(i % 97)", at: Int64(i))) }
-        ws.clearDirty()
+        ws.committed(ws.takeChanges())
         #expect(ws.counts.lines == n)
         // Close every line but the last 100; the checkpoint evicts them.
         for i in 0..<(n - 100) {
@@ -77,8 +77,7 @@ import TestSupport
             l.status = .fulfilled
             ws.put(l)
         }
-        ws.evictClosed()
-        ws.clearDirty()
+        ws.committed(ws.takeChanges())
         #expect(ws.counts.lines == 100)
         #expect(ws.line(LineKey(order: "O-0", line: "0")) == nil)
         #expect(ws.lineKeys(ofOrder: "O-0").isEmpty)
@@ -96,8 +95,7 @@ import TestSupport
             l.status = .cancelled
             ws.put(l)
         }
-        ws.evictClosed()
-        ws.clearDirty()
+        ws.committed(ws.takeChanges())
         #expect(ws.counts.lines == 1_000)
         #expect(ws.lineRows.count <= 1_000 + 16_384, "rows at the end given back (\(ws.lineRows.count) kept)")
         #expect(ws.lines.values.count == 1_000)

@@ -51,6 +51,9 @@ import Testing
         let root = TempDirectory()
         let total = 60_000
         let cfg = try BinaryTests.config(root, extra: "batch_lines = 200")
+        // Checkpoints every 3,000 records (the file takes well under the 1 s interval):
+        // kills land before, inside and after many of them.
+        try Files.write(cfg, Files.read(cfg) + "\ncheckpoint_records = 3000\n")
         let inbox = root.sub("inbox")
         var text = ""
         text.reserveCapacity(total * 60)

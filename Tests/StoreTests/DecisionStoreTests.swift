@@ -182,9 +182,11 @@ import Testing
         #expect(try Self.outbox(store).isEmpty && store.cursors().isEmpty, "decided, not yet written")
         #expect(try store.allLines().isEmpty)
         _ = try store.ingest(batch(3, .stock(StockChange(key: key, kind: .onHand(5)))))
+        store.waitForCheckpoint()  // the third record started the checkpoint; it is written beside the decisions
         #expect(try Self.outbox(store).map(\.type) == ["backorder.ready"], "the third record makes the checkpoint")
         #expect(try store.cursors().first?.line == 3)
         _ = try store.ingest(batch(4, .stock(StockChange(key: key, kind: .onHand(0)))))
+        store.waitForCheckpoint()
         #expect(try store.cursors().first?.line == 3)
         try store.flush(now: Script.t0)
         #expect(try store.cursors().first?.line == 4, "a flush writes what is left")
