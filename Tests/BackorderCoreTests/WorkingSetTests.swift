@@ -101,6 +101,41 @@ import TestSupport
         #expect(ws.lines.values.count == 1_000)
     }
 
+    /// Changes are taken while a checkpoint is written and the decisions go on: memory
+    /// lets go of a customer or a closed line only once the write holding it is durable,
+    /// and never of what changed again since.
+    @Test func committedLetsGoOnlyOfWhatIsDurableAndUnchangedSince() {
+        var ws = WorkingSet()
+        let o1 = LineKey(order: "O-1", line: "1"), o2 = LineKey(order: "O-2", line: "1")
+        var a = Self.line("O-1", at: 0)
+        a.customer = Customer(id: "C1", email: "one@example.com")
+        ws.put(a)
+        var b = Self.line("O-2", at: 1)
+        b.customer = Customer(id: "C2", email: "two@example.com")
+        ws.put(b)
+        let first = ws.takeChanges()
+        #expect(first.lines.map(\.key) == [o1, o2])
+        #expect(first.lines.allSatisfy { $0.customer != nil })
+        #expect(!ws.hasChanges)
+        var moved = ws.line(o2)!
+        moved.customer = Customer(id: "C2", email: "new@example.com")
+        ws.put(moved)
+        ws.committed(first)
+        #expect(ws.line(o1)?.customer == nil, "written and unchanged since: its row has it")
+        #expect(ws.line(o2)?.customer?.email == "new@example.com", "changed since: kept for the next write")
+        var closed = ws.line(o1)!
+        closed.status = .cancelled
+        ws.put(closed)
+        let second = ws.takeChanges()
+        #expect(second.lines.map(\.key) == [o2, o1])
+        #expect(ws.line(o1)?.status == .cancelled, "closed, but the write is not durable yet: still here")
+        ws.committed(second)
+        #expect(ws.line(o1) == nil)
+        #expect(ws.lineKeys(ofOrder: "O-1").isEmpty)
+        #expect(ws.line(o2)?.customer == nil)
+        #expect(ws.counts.lines == 1)
+    }
+
     @Test func aRestockAndALineMayComeBeforeTheirPositionExists() {
         var ws = WorkingSet()
         let key = PositionKey(sku: "X", location: "L")

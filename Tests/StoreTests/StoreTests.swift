@@ -196,6 +196,32 @@ import Testing
         #expect(try store.cursors().isEmpty)
     }
 
+    /// A checkpoint whose write failed stays in memory and goes with the next one, in
+    /// order: nothing decided is lost, and the later value of a row wins.
+    @Test func aFailedCheckpointGoesAgainWithTheNext() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.path + "/state", checkpoints: CheckpointPolicy(records: 1, interval: .hours(1)))
+        try store.writer.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
+                BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
+                """)
+        }
+        let key = PositionKey(sku: "S", location: "L")
+        // Each batch is due for a checkpoint; the first two writes fail on the thread that writes them.
+        _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .onHand(5)))], line: 1, offset: 10))
+        _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .delta(2)))], line: 2, offset: 20))
+        store.waitForCheckpoint()
+        #expect(try store.position(key) == nil)
+        #expect(try store.cursors().isEmpty)
+        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
+        _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .delta(-1)))], line: 3, offset: 30))
+        store.waitForCheckpoint()
+        #expect(try store.position(key)?.onHand == 6, "all three batches, in order")
+        #expect(try store.cursors().first?.line == 3)
+        #expect(try store.cursors().first?.offset == 30)
+    }
+
     @Test func migrationsAreNamedAndRunOnce() throws {
         let root = TempDirectory()
         let dir = root.path + "/state"
