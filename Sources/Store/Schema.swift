@@ -158,6 +158,12 @@ enum Schema {
                 CREATE INDEX delivery_attempt_message ON delivery_attempt (outbox_id, at);
                 """)
         }
+        // The decisions keep deadlines in memory; only `status` asked the file for the
+        // next one, and it scans every line anyway (counts by status). The index cost
+        // every line written an extra B-tree insert or delete.
+        m.registerMigration("v6-no-deadline-index") { db in
+            try db.execute(sql: "DROP INDEX IF EXISTS order_line_deadline")
+        }
         return m
     }
 }

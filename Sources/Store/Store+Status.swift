@@ -7,8 +7,11 @@ extension Store {
     public func status(endpoints configured: [String] = [], limit: Int = 50) throws -> StatusReport {
         try writer.read { db in
             var lines: [String: Int] = ["waiting": 0, "ready": 0, "fulfilled": 0, "cancelled": 0]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM order_line GROUP BY status") {
+            var next: Int64?
+            // One pass over the lines: counts, and the next deadline of a waiting one.
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*), MIN(deadline_at) FROM order_line GROUP BY status") {
                 lines[row[0]] = row[1]
+                if row[0] as String == "waiting" { next = row[2] }
             }
             let waiting = try Row.fetchAll(db, sql: """
                 SELECT p.sku, p.location, p.on_hand, p.reserved, COUNT(l.line), COALESCE(SUM(l.qty), 0)
@@ -48,7 +51,6 @@ extension Store {
                 StatusReport.File(name: $0[0], offset: $0[1], lines: $0[2], updatedAt: RFC3339.format(Instant(milliseconds: $0[3])))
             }
             let dead = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'dead'") ?? 0
-            let next = try Int64.fetchOne(db, sql: "SELECT MIN(deadline_at) FROM order_line WHERE status = 'waiting'")
             return StatusReport(lines: lines, waiting: waiting, endpoints: byEndpoint.values.sorted { $0.name < $1.name },
                                 deadLetters: dead, files: files, nextDeadline: next.map { RFC3339.format(Instant(milliseconds: $0)) })
         }
