@@ -35,6 +35,7 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "CJournal"),
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "BackorderCore", swiftSettings: strict),
         .target(
             name: "Inbox",
@@ -47,7 +48,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "BackorderCore",
+                "BackorderCore", "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

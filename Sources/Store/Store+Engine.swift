@@ -229,7 +229,7 @@ extension Store {
                 """) {
                 state.reserve(positions: sizes[0], lines: sizes[2], restocks: sizes[1])
             }
-            var s = RawStatement(try db.cachedStatement(sql: """
+            let s = RawStatement(try db.cachedStatement(sql: """
                 SELECT sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines,
                     open_restocks FROM position
                 """))
@@ -243,11 +243,11 @@ extension Store {
                 p.openRestocks = s.int(9)
                 state.load(p)
             }
-            var l = RawStatement(try db.cachedStatement(sql: """
+            let l = RawStatement(try db.cachedStatement(sql: """
                 SELECT \(Self.lineColumnsWithoutCustomer) FROM order_line WHERE status IN ('waiting', 'ready')
                 """))
             while try l.step() { state.load(Self.readLine(l)) }
-            var r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
+            let r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
             while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
         }
         return state

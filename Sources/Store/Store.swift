@@ -78,6 +78,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         self.checkpointPolicy = checkpoints
         self._rules = Rules(decider: decider, grouper: grouper, renderer: renderer, subscriptions: subscriptions)
         self.logger = logger
+        _ = SQLiteProcess.configured
         try Self.prepareDirectory(directory)
         let path = directory + "/" + Self.databaseName
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)

@@ -128,6 +128,35 @@ import Testing
 }
 
 extension BinaryTests {
+    /// The decision state lives in the running daemon's memory: a second daemon on the
+    /// same state directory would decide from its own copy. It refuses to start, says
+    /// which process holds the state, and the first goes on.
+    @Test func aSecondDaemonOnTheSameStateRefusesToStart() async throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        let log = root.file("daemon.log")
+        let first = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        try await eventually("ready") { Files.read(log).contains("event=ready") }
+        let second = try Binary.run(["run", "--config", cfg])
+        #expect(second.code != 0)
+        #expect(second.err.contains("another backorderd (pid \(first.processIdentifier)) is running on the state directory /"), "\(second.err)")
+        #expect(second.err.contains("stop it first, or give this one a state.directory of its own"))
+        #expect(first.isRunning)
+        try Files.drop(root.path + "/inbox/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n")
+        let key = PositionKey(sku: "S", location: "default")
+        let state = try Store(directory: root.path + "/state")
+        try await eventually("applied by the first") { (try? state.position(key)?.onHand) == 3 }
+        kill(first.processIdentifier, SIGKILL)  // the kernel lets go of the lock on any exit
+        first.waitUntilExit()
+        let third = try Binary.start(["run", "--config", cfg], logPath: root.file("third.log"))
+        defer { if third.isRunning { kill(third.processIdentifier, SIGKILL) } }
+        try await eventually("ready after kill -9") { Files.read(root.file("third.log")).contains("event=ready") }
+        kill(third.processIdentifier, SIGTERM)
+        third.waitUntilExit()
+        #expect(third.terminationStatus == 0)
+    }
+
     @Test func checkRefusesABrokenTemplate() throws {
         let root = TempDirectory()
         let en = root.sub("templates/en")

@@ -145,6 +145,11 @@ import Testing
                 do {
                     let first = try Self.store(root, "crash", checkpoints: policy)
                     try Self.ingest(Array(steps[..<crashAt]), into: first, flush: false)
+                    // Killed here, the process had committed its write in flight or not (one
+                    // SQLite transaction: all or nothing; "not" is the crash a record earlier).
+                    // In one test process the thread writing it outlives the store, so wait
+                    // for it: it must not land under the next store after that one has loaded.
+                    first.waitForCheckpoint()
                 }
                 // The next one loads the checkpoint and re-reads from the stored cursor.
                 let second = try Self.store(root, "crash", checkpoints: policy)
