@@ -14,9 +14,9 @@
 public struct WorkingSet: Sendable {
     var skus = Interner()
     var locations = Interner()
-    var positionRows: [PositionRow] = []
+    var positionRows = RowTable<PositionRow>()
     var positionIndex = SlotTable()
-    var lineRows: [LineRow] = []
+    var lineRows = RowTable<LineRow>()
     var freeLines: [Int32] = []
     var lineIndex = SlotTable()
     /// The first line in memory of each order.
@@ -318,7 +318,7 @@ public struct WorkingSet: Sendable {
         freeLines.removeAll { Int($0) >= end }
         freeLines.sort(by: >)
         guard end < lineRows.count else { return }
-        lineRows = Array(lineRows[..<end])
+        lineRows.truncate(to: end)
     }
 }
 

@@ -5,6 +5,34 @@ import TestSupport
 /// The working set's compact storage: its hash index against a dictionary, and rows that
 /// are freed, reused and given back.
 @Suite struct WorkingSetTests {
+    /// The chunked row table against an array: appends across chunk boundaries, rows
+    /// changed in place, and truncation to a chunk's edge, inside one and to nothing.
+    @Test func rowTableAgreesWithAnArray() {
+        var rng = SplitMix(seed: 7)
+        var table = RowTable<Int>()
+        var model: [Int] = []
+        let chunk = RowTable<Int>.chunkSize
+        for round in 0..<6 {
+            for _ in 0..<Int.random(in: 1...(3 * chunk), using: &rng) {
+                let v = Int.random(in: 0..<1_000_000, using: &rng)
+                table.append(v)
+                model.append(v)
+            }
+            for _ in 0..<1_000 {
+                let i = Int.random(in: 0..<model.count, using: &rng)
+                table[i] += 1
+                model[i] += 1
+            }
+            #expect(table.count == model.count && table.indices.map { table[$0] } == model)
+            let ends = [model.count, model.count - 1, (model.count / chunk) * chunk, model.count / 2, 1, 0]
+            let end = ends[round]
+            table.truncate(to: end)
+            model.removeSubrange(end...)
+            #expect(table.count == model.count && table.indices.map { table[$0] } == model, "truncated to \(end)")
+        }
+        #expect(table.isEmpty && table.count == 0)
+    }
+
     /// Random inserts, removals, replacements and lookups with few distinct hashes (long
     /// runs that wrap around the table), checked against a dictionary after every step.
     @Test(arguments: [1, 2, 3])
