@@ -5,7 +5,8 @@
 # on the state it made, timed to READY.
 # usage: Benchmarks/ingest.sh [COUNT]   (default 1,000,000)
 # Prints records/s of both and their ratio, the daemon's peak RssAnon (sampled every
-# 20 ms from /proc) and VmHWM, and the time from a restart to `event=ready`.
+# millisecond from /proc by Benchmarks/peak_anon.py) and VmHWM, and the time from a
+# restart to `event=ready`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
@@ -26,17 +27,10 @@ size=$(stat -c %s "$work/inbox/feed.jsonl")
 # Runs the daemon until it is ready; leaves its log in $work/log.$1, its peak RssAnon (kB) in $work/anon.$1.
 run_daemon() {
   "$bin" run --config "$work/bench.toml" 2>"$work/log.$1" &
-  local pid=$! peak=0 anon
-  until grep -q "event=ready" "$work/log.$1"; do
-    kill -0 $pid 2>/dev/null || { cat "$work/log.$1"; exit 1; }
-    anon=$(awk '/RssAnon/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
-    [ "${anon:-0}" -gt "$peak" ] && peak=$anon
-    sleep 0.02
-  done
-  anon=$(awk '/RssAnon/ {print $2}' /proc/$pid/status)
-  [ "$anon" -gt "$peak" ] && peak=$anon
+  local pid=$!
+  read -r peak hwm < <(python3 Benchmarks/peak_anon.py $pid "$work/log.$1") || { cat "$work/log.$1"; exit 1; }
   echo "$peak" > "$work/anon.$1"
-  awk '/VmHWM/ {print $2}' /proc/$pid/status > "$work/hwm.$1"
+  echo "$hwm" > "$work/hwm.$1"
   kill -TERM $pid; wait $pid || true
 }
 

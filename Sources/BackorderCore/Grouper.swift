@@ -35,10 +35,14 @@ public struct Grouper: Sendable {
             news[e.orderID!]!.at = max(news[e.orderID!]!.at, e.at)
         }
         var out: [(Int, Int, Notice)] = []
+        // No closure here captures the working set: a closure copies it into its context
+        // (a retain and a release of each of its tables), which cost more than the
+        // grouping itself. The helpers take it as an argument instead.
         for (order, n) in news {
             var rank = 0
-            func add(_ event: EventType, _ lines: [NoticeLine], remaining: [NoticeLine] = [], seed: String, cancel: Bool) {
-                guard let first = lines.first, let owner = ws.line(LineKey(order: order, line: first.line)) else { return }
+            func add(_ event: EventType, _ lines: [NoticeLine], remaining: [NoticeLine] = [], seed: String, cancel: Bool,
+                     owner: OrderLine?) {
+                guard lines.first != nil, let owner else { return }
                 let url = cancel ? cancelLink.map { Self.render($0, order: order) } : nil
                 let notice = Notice(
                     type: event.rawValue, orderKey: order, at: n.at, idSeed: "\(event.rawValue)|\(order)|\(seed)",
@@ -48,38 +52,37 @@ public struct Grouper: Sendable {
                 out.append((n.firstIndex, rank, notice))
                 rank += 1
             }
-            let waiting = { (k: LineKey) in ws.line(k)?.status == .waiting }
             // Delay notices: the latest date per line, for lines still waiting.
-            let delayed = n.delayed.keys.filter(waiting).sorted()
+            let delayed = Self.keys(n.delayed.keys, .waiting, in: ws)
             if !delayed.isEmpty {
-                let lines = delayed.compactMap { k in noticeLine(k, ws, expected: n.delayed[k]) }
+                let lines = noticeLines(delayed, ws, expected: .given(n.delayed))
                 add(.delayed, lines, seed: lines.map { "\($0.line)@\($0.expectedAt?.milliseconds ?? 0)" }.joined(separator: ","),
-                    cancel: true)
+                    cancel: true, owner: Self.owner(order, lines, ws))
             }
-            let overdue = n.overdue.keys.filter(waiting).sorted()
+            let overdue = Self.keys(n.overdue.keys, .waiting, in: ws)
             if !overdue.isEmpty {
-                let lines = overdue.compactMap { k in noticeLine(k, ws, expected: nil) }
+                let lines = noticeLines(overdue, ws, expected: .none)
                 add(.overdue, lines, seed: overdue.map { "\($0.line)@\(n.overdue[$0]!.milliseconds)" }.joined(separator: ","),
-                    cancel: true)
+                    cancel: true, owner: Self.owner(order, lines, ws))
             }
-            let longWait = n.longWait.filter(waiting).sorted()
+            let longWait = Self.keys(n.longWait, .waiting, in: ws)
             if !longWait.isEmpty {
-                let lines = longWait.compactMap { k in noticeLine(k, ws, expected: ws.line(k)?.projected) }
-                add(.longWait, lines, seed: longWait.map(\.line).joined(separator: ","), cancel: true)
+                let lines = noticeLines(longWait, ws, expected: .projected)
+                add(.longWait, lines, seed: longWait.map(\.line).joined(separator: ","), cancel: true, owner: Self.owner(order, lines, ws))
             }
-            let ready = n.ready.filter { ws.line($0)?.status == .ready }.sorted()
+            let ready = Self.keys(n.ready, .ready, in: ws)
             if !ready.isEmpty {
-                let stillWaiting = ws.lineKeys(ofOrder: order).filter(waiting).sorted()
-                let lines = ready.compactMap { noticeLine($0, ws, expected: nil) }
+                let stillWaiting = Self.keys(ws.lineKeys(ofOrder: order), .waiting, in: ws)
+                let lines = noticeLines(ready, ws, expected: .none)
                 let seed = ready.map(\.line).joined(separator: ",")
                 if stillWaiting.isEmpty {
                     // Everything can ship: list every ready line, as this message may replace
                     // an undelivered partially-ready one.
-                    let all = ws.lineKeys(ofOrder: order).filter { ws.line($0)?.status == .ready }.sorted()
-                    add(.ready, all.compactMap { noticeLine($0, ws, expected: nil) }, seed: seed, cancel: false)
+                    let all = noticeLines(Self.keys(ws.lineKeys(ofOrder: order), .ready, in: ws), ws, expected: .none)
+                    add(.ready, all, seed: seed, cancel: false, owner: Self.owner(order, all, ws))
                 } else {
-                    let remaining = stillWaiting.compactMap { noticeLine($0, ws, expected: ws.line($0)?.projected) }
-                    add(.partiallyReady, lines, remaining: remaining, seed: seed, cancel: true)
+                    let remaining = noticeLines(stillWaiting, ws, expected: .projected)
+                    add(.partiallyReady, lines, remaining: remaining, seed: seed, cancel: true, owner: Self.owner(order, lines, ws))
                 }
             }
         }
@@ -92,10 +95,39 @@ public struct Grouper: Sendable {
         return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
     }
 
-    private func noticeLine(_ k: LineKey, _ ws: WorkingSet, expected: Instant?) -> NoticeLine? {
-        guard let l = ws.line(k) else { return nil }
-        return NoticeLine(line: l.key.line, sku: l.position.sku, qty: l.qty, location: l.position.location,
-                          promisedAt: l.promisedAt, expectedAt: expected)
+    /// Where a notice line's expected date comes from.
+    private enum Expected {
+        case none
+        case given([LineKey: Instant])
+        case projected
+    }
+
+    /// The keys among `keys` whose line has `status`, sorted.
+    private static func keys(_ keys: some Sequence<LineKey>, _ status: LineStatus, in ws: WorkingSet) -> [LineKey] {
+        var out: [LineKey] = []
+        for k in keys where ws.line(k)?.status == status { out.append(k) }
+        return out.sorted()
+    }
+
+    /// The line a message takes its customer from: its first.
+    private static func owner(_ order: String, _ lines: [NoticeLine], _ ws: WorkingSet) -> OrderLine? {
+        lines.first.flatMap { ws.line(LineKey(order: order, line: $0.line)) }
+    }
+
+    private func noticeLines(_ keys: [LineKey], _ ws: WorkingSet, expected: Expected) -> [NoticeLine] {
+        var out: [NoticeLine] = []
+        out.reserveCapacity(keys.count)
+        for k in keys {
+            guard let l = ws.line(k) else { continue }
+            let date: Instant? = switch expected {
+            case .none: nil
+            case .given(let dates): dates[k]
+            case .projected: l.projected
+            }
+            out.append(NoticeLine(line: l.key.line, sku: l.position.sku, qty: l.qty, location: l.position.location,
+                                  promisedAt: l.promisedAt, expectedAt: date))
+        }
+        return out
     }
 
     /// Fills `{{order}}` in the cancel-link template (percent-encoding the id).

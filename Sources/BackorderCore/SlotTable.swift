@@ -32,12 +32,31 @@ struct SlotTable: Sendable {
     /// The row whose key has this hash and for which `matches` says yes.
     @inline(__always)
     func find(_ hash: UInt32, _ matches: (Int32) -> Bool) -> Int32? {
-        var i = Int(hash) & mask
+        var walk = candidates(hash)
+        while let r = next(&walk) {
+            if matches(r) { return r }
+        }
+        return nil
+    }
+
+    /// A walk over the rows stored with one hash, for an owner that checks each one's
+    /// key itself: `var w = candidates(h); while let r = next(&w) { … }`. The hot
+    /// lookups use it rather than `find`, whose closure would capture (copy) the owner.
+    struct Candidates {
+        fileprivate var i: Int
+        fileprivate let hash: UInt32
+    }
+
+    @inline(__always) func candidates(_ hash: UInt32) -> Candidates { Candidates(i: Int(hash) & mask, hash: hash) }
+
+    /// The next row stored with the walk's hash, or nil at the end of the run.
+    @inline(__always)
+    func next(_ walk: inout Candidates) -> Int32? {
         while true {
-            let s = slots[i]
+            let s = slots[walk.i]
             if s == 0 { return nil }
-            if Self.hash(s) == hash, matches(Self.row(s)) { return Self.row(s) }
-            i = (i + 1) & mask
+            walk.i = (walk.i + 1) & mask
+            if Self.hash(s) == walk.hash { return Self.row(s) }
         }
     }
 

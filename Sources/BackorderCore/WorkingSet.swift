@@ -98,9 +98,17 @@ public struct WorkingSet: Sendable {
         position(key) ?? Position(key: key, updatedAt: at)
     }
 
-    public func line(_ key: LineKey) -> OrderLine? { lineRow(key).map(line(at:)) }
+    // No `lineRow(key).map(line(at:))`: a method value is a closure that copies the
+    // working set (a retain and a release of each of its tables) on every call.
+    public func line(_ key: LineKey) -> OrderLine? {
+        guard let r = lineRow(key) else { return nil }
+        return line(at: r)
+    }
 
-    public func restock(_ key: RestockKey) -> Restock? { restockRow(key).map(restock(at:)) }
+    public func restock(_ key: RestockKey) -> Restock? {
+        guard let r = restockRow(key) else { return nil }
+        return restock(at: r)
+    }
 
     /// The keys of an order's lines in memory, in the order they came.
     public func lineKeys(ofOrder order: String) -> [LineKey] {
@@ -114,7 +122,11 @@ public struct WorkingSet: Sendable {
     }
 
     /// Waiting lines of a position in allocation order: `ordered_at`, then order, then line.
-    func waitingLines(of key: PositionKey) -> [OrderLine] { waitingRows(of: key).map(line(at:)) }
+    func waitingLines(of key: PositionKey) -> [OrderLine] {
+        var out: [OrderLine] = []
+        for r in waitingRows(of: key) { out.append(line(at: r)) }
+        return out
+    }
 
     /// The rows of `waitingLines(of:)`, sorting a list loaded in file order for good.
     mutating func waitingRowsInOrder(of key: PositionKey) -> [Int32] {
@@ -327,10 +339,12 @@ public struct WorkingSet: Sendable {
 extension WorkingSet {
     @inline(__always)
     func positionRow(_ key: PositionKey) -> Int32? {
-        positionIndex.find(SlotTable.hash(key.sku, key.location)) { r in
+        var walk = positionIndex.candidates(SlotTable.hash(key.sku, key.location))
+        while let r = positionIndex.next(&walk) {
             let row = positionRows[Int(r)]
-            return skus[row.sku] == key.sku && locations[row.location] == key.location
+            if skus[row.sku] == key.sku && locations[row.location] == key.location { return r }
         }
+        return nil
     }
 
     /// The position's row, made (not yet existing) if there is none.
@@ -398,9 +412,11 @@ extension WorkingSet {
 
     @inline(__always)
     func lineRow(_ key: LineKey) -> Int32? {
-        lineIndex.find(SlotTable.hash(key.order, key.line)) { r in
-            lineRows[Int(r)].order == key.order && lineRows[Int(r)].line == key.line
+        var walk = lineIndex.candidates(SlotTable.hash(key.order, key.line))
+        while let r = lineIndex.next(&walk) {
+            if lineRows[Int(r)].order == key.order && lineRows[Int(r)].line == key.line { return r }
         }
+        return nil
     }
 
     func line(at r: Int32) -> OrderLine {
@@ -461,7 +477,11 @@ extension WorkingSet {
     }
 
     private func orderHead(_ order: String) -> Int32? {
-        orderIndex.find(SlotTable.hash(order)) { lineRows[Int($0)].order == order }
+        var walk = orderIndex.candidates(SlotTable.hash(order))
+        while let r = orderIndex.next(&walk) {
+            if lineRows[Int(r)].order == order { return r }
+        }
+        return nil
     }
 
     private mutating func unlinkFromOrder(_ r: Int32) {
@@ -538,7 +558,11 @@ extension WorkingSet {
 
     func restockRow(_ key: RestockKey) -> Int32? {
         guard let p = positionRow(key.position) else { return nil }
-        return restockIndex.find(SlotTable.hash(key.po, p)) { restockRows[Int($0)].po == key.po && restockRows[Int($0)].position == p }
+        var walk = restockIndex.candidates(SlotTable.hash(key.po, p))
+        while let r = restockIndex.next(&walk) {
+            if restockRows[Int(r)].po == key.po && restockRows[Int(r)].position == p { return r }
+        }
+        return nil
     }
 
     func restock(at r: Int32) -> Restock {
