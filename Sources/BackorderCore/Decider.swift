@@ -102,11 +102,10 @@ public struct Decider: Sendable {
         let limit = QuantityLimit.position
         switch record {
         case .stock(let s):
-            let p = ws.position(s.key, at: Instant(milliseconds: 0))
             switch s.kind {
             case .onHand(let v):
-                guard policy.stockCounts == .net else { return }
-                var total = v + p.reserved  // both bounded: no overflow
+                guard policy.stockCounts == .net else { return }  // a count on its own is bounded already
+                var total = v + ws.position(s.key, at: Instant(milliseconds: 0)).reserved  // both bounded: no overflow
                 for l in ws.waitingLines(of: s.key) {
                     total += l.qty
                     if total > limit { break }
@@ -115,6 +114,7 @@ public struct Decider: Sendable {
                     throw RecordError("a net count of \(v) plus the units open at \(s.key) makes more than \(limit) on hand")
                 }
             case .delta(let d):
+                let p = ws.position(s.key, at: Instant(milliseconds: 0))
                 let result = p.onHand + d
                 if result > limit || result < -limit {
                     throw RecordError("a delta of \(d) takes on_hand of \(s.key) from \(p.onHand) past ±\(limit)")

@@ -14,4 +14,14 @@ struct Interner: Sendable {
     }
 
     @inline(__always) subscript(id: Int32) -> String { strings[Int(id)] }
+
+    /// Each id's place in the strings' order (by Unicode scalars: byte order for ASCII,
+    /// as SQLite orders keys), so that rows sort by integer comparisons.
+    func ranks() -> [Int32] {
+        var rank = [Int32](repeating: 0, count: strings.count)
+        for (place, id) in strings.indices.sorted(by: { strings[$0] < strings[$1] }).enumerated() {
+            rank[id] = Int32(place)
+        }
+        return rank
+    }
 }

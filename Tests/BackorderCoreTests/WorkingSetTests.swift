@@ -33,6 +33,24 @@ import TestSupport
         #expect(table.isEmpty && table.count == 0)
     }
 
+    /// Changes are handed over in their keys' byte order (SQLite's), whatever order they
+    /// were made in: positions by SKU then location, lines by order then line.
+    @Test func changesComeInKeyOrder() {
+        var rng = SplitMix(seed: 11)
+        var ws = WorkingSet()
+        let skus = ["B-2", "A", "b", "A-10", "A-9", "Z", "a"], locations = ["west", "East", "east", "north"]
+        var keys: [PositionKey] = []
+        for s in skus { for l in locations { keys.append(PositionKey(sku: s, location: l)) } }
+        keys.shuffle(using: &rng)
+        for k in keys { ws.put(Position(key: k, onHand: 1, updatedAt: Instant(milliseconds: 0))) }
+        for (i, k) in keys.enumerated() { ws.put(Self.line("O-\(i % 13)", String(i), sku: k.sku, at: Int64(i))) }
+        let changes = ws.takeChanges()
+        let positions = changes.positions.map { [Array($0.key.sku.utf8), Array($0.key.location.utf8)] }
+        #expect(positions.count == keys.count && positions == positions.sorted { $0.lexicographicallyPrecedes($1) { $0.lexicographicallyPrecedes($1) } })
+        let lines = changes.lines.map { [Array($0.key.order.utf8), Array($0.key.line.utf8)] }
+        #expect(lines.count == keys.count && lines == lines.sorted { $0.lexicographicallyPrecedes($1) { $0.lexicographicallyPrecedes($1) } })
+    }
+
     /// Random inserts, removals, replacements and lookups with few distinct hashes (long
     /// runs that wrap around the table), checked against a dictionary after every step.
     @Test(arguments: [1, 2, 3])
@@ -155,7 +173,7 @@ import TestSupport
         closed.status = .cancelled
         ws.put(closed)
         let second = ws.takeChanges()
-        #expect(second.lines.map(\.key) == [o2, o1])
+        #expect(second.lines.map(\.key) == [o1, o2], "in key order (the order they are written in)")
         #expect(ws.line(o1)?.status == .cancelled, "closed, but the write is not durable yet: still here")
         ws.committed(second)
         #expect(ws.line(o1) == nil)
