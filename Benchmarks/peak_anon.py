@@ -16,8 +16,9 @@ with open(f"/proc/{pid}/status") as status:
         status.seek(0)
         text = status.read()
         anon = re.search(r"RssAnon:\s+(\d+)", text)
-        if anon:
-            peak = max(peak, int(anon.group(1)))
+        if not anon:  # a zombie's status has no memory lines
+            sys.exit("the daemon exited before it was ready")
+        peak = max(peak, int(anon.group(1)))
         checks += 1
         if checks % 20 == 0:
             with open(log) as f:

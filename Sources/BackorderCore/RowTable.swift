@@ -1,5 +1,5 @@
-/// A table of rows kept in chunks of 4,096 (`WorkingSet`'s positions, lines and purchase
-/// orders), indexed by row number like an array.
+/// A table of rows kept in chunks of 4,096 (`WorkingSet`'s positions and lines),
+/// indexed by row number like an array.
 ///
 /// An array that grows copies itself into one twice its size and holds both for the
 /// copy: with 131,072 lines of 128 bytes that is 16 MiB more anonymous memory for a
