@@ -69,7 +69,9 @@ public final class ScriptedReceiver: @unchecked Sendable {
         }
         let server = self.server
         task = Task { try await server.run() }
-        try await server.waitUntilListening()
+        // A generous limit: under ThreadSanitizer, with the suite in parallel on two cores,
+        // the listener has taken more than the default 5 s to come up.
+        try await server.waitUntilListening(timeout: 60)
         guard case .ip4(_, let port)? = await server.listeningAddress else { throw ReceiverError.noPort }
         return "http://127.0.0.1:\(port)/hook"
     }

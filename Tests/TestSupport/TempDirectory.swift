@@ -61,9 +61,17 @@ public enum Files {
 
 /// Waits for a condition without sleeping longer than needed: checks every few
 /// milliseconds and fails after `timeout`.
+/// How much longer `eventually` waits: `BACKORDERD_TEST_TIMEOUT_SCALE` (default 1), for
+/// builds that run many times slower (ThreadSanitizer; docs/development.md).
+public let testTimeoutScale: Int = {
+    let v = ProcessInfo.processInfo.environment["BACKORDERD_TEST_TIMEOUT_SCALE"].flatMap { Int($0) } ?? 1
+    return max(1, min(v, 100))
+}()
+
 public func eventually(timeout: Duration = .seconds(10), _ what: String = "condition",
                        _ condition: () throws -> Bool) async throws {
     let clock = ContinuousClock()
+    let timeout = timeout * testTimeoutScale
     let deadline = clock.now + timeout
     while clock.now < deadline {
         if try condition() { return }
