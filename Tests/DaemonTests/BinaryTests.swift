@@ -138,22 +138,28 @@ extension BinaryTests {
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         try await eventually("ready") { Files.read(log).contains("event=ready") }
-        let second = try Binary.run(["run", "--config", cfg])
-        #expect(second.code != 0)
-        #expect(second.err.contains("another backorderd (pid \(first.processIdentifier)) is running on the state directory /"), "\(second.err)")
-        #expect(second.err.contains("stop it first, or give this one a state.directory of its own"))
+        // Started and polled, not run to completion: a blocking wait would hold one of the
+        // test pool's threads for as long as the binary takes to start.
+        let secondLog = root.file("second.log")
+        let second = try Binary.start(["run", "--config", cfg], logPath: secondLog)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        try await eventually("the second stops") { !second.isRunning }
+        #expect(second.terminationStatus != 0)
+        let err = Files.read(secondLog)
+        #expect(err.contains("another backorderd (pid \(first.processIdentifier)) is running on the state directory /"), "\(err)")
+        #expect(err.contains("stop it first, or give this one a state.directory of its own"))
         #expect(first.isRunning)
         try Files.drop(root.path + "/inbox/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n")
         let key = PositionKey(sku: "S", location: "default")
         let state = try Store(directory: root.path + "/state")
         try await eventually("applied by the first") { (try? state.position(key)?.onHand) == 3 }
         kill(first.processIdentifier, SIGKILL)  // the kernel lets go of the lock on any exit
-        first.waitUntilExit()
+        try await eventually("the first is gone") { !first.isRunning }
         let third = try Binary.start(["run", "--config", cfg], logPath: root.file("third.log"))
         defer { if third.isRunning { kill(third.processIdentifier, SIGKILL) } }
         try await eventually("ready after kill -9") { Files.read(root.file("third.log")).contains("event=ready") }
         kill(third.processIdentifier, SIGTERM)
-        third.waitUntilExit()
+        try await eventually("the third stops") { !third.isRunning }
         #expect(third.terminationStatus == 0)
     }
 
