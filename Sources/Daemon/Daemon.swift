@@ -20,9 +20,9 @@ public enum Daemon {
         HeapTrim.configure()
         for w in config.warnings { logger.warning("config_warning", metadata: ["detail": "\(w)"]) }
         try ensureInbox(config.inbox.directory)
-        let store = try openStore(config, logger: logger)
         let lock = try StateLock(directory: config.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
+        let store = try openStore(config, logger: logger)
         let loading = ContinuousClock.now
         let loaded = try store.loadState()
         logger.info("state_loaded", metadata: ["positions": "\(loaded.positions)", "lines": "\(loaded.lines)",

@@ -5,16 +5,19 @@ import Foundation
 /// The daemon's decision state lives in its memory and reaches SQLite only at
 /// checkpoints; a second daemon on the same directory would decide from its own copy
 /// and write over the first one's checkpoints. So `run` takes an exclusive `flock` on
-/// `backorderd.lock` in the state directory before it loads the state, and holds it
+/// `backorderd.lock` in the state directory before it opens the state, and holds it
 /// until the process ends (the kernel lets go of it on any exit, kill -9 included; a
 /// stale file left behind is harmless). The support commands (`status`, `order`,
-/// `dead-letters`) read and write through SQLite and do not take it.
+/// `dead-letters`, `replay`) go through SQLite and do not take it.
 public final class StateLock: Sendable {
     public static let fileName = "backorderd.lock"
     private let fd: Int32
 
-    /// Takes the lock, or throws naming the process that holds it.
+    /// Takes the lock (making the directory first if need be), or throws naming the
+    /// process that holds it. Taken before the state is opened, so that a second daemon
+    /// does not even migrate the schema under the first.
     public init(directory: String) throws {
+        try Store.prepareDirectory(directory)
         let path = directory + "/" + Self.fileName
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
