@@ -100,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BackorderCoreTests",
-            dependencies: ["BackorderCore", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["BackorderCore", "TestSupport", "Daemon", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
         .testTarget(

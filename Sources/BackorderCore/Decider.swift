@@ -38,6 +38,7 @@ public struct Decider: Sendable {
         case .backorder(let b):
             now = b.at ?? defaultAt
             let key = LineKey(order: b.order, line: b.line)
+            let zone = policy.calendar.zone(named: b.customer.timezone)
             if let row = ws.lineRow(key) {
                 var line = ws.line(at: row)
                 // A closed line stays closed: a late copy of its record changes nothing.
@@ -47,6 +48,7 @@ public struct Decider: Sendable {
                     line.estimate = b.promisedAt
                 }
                 line.customer = b.customer
+                line.zone = zone
                 line.orderedAt = b.orderedAt
                 if line.status == .waiting {
                     if line.position != b.key { touched.append(line.position) }
@@ -63,7 +65,7 @@ public struct Decider: Sendable {
                 ws.put(line, at: row)
             } else {
                 var line = OrderLine(key: key, position: b.key, qty: b.qty, orderedAt: b.orderedAt, promisedAt: b.promisedAt,
-                                     estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now)
+                                     estimate: b.promisedAt, status: .waiting, customer: b.customer, updatedAt: now, zone: zone)
                 line.deadline = deadline(of: line)
                 ws.put(line)
             }
@@ -151,16 +153,18 @@ public struct Decider: Sendable {
         for l in due { keys.insert(l.position) }
         // Projections first: a purchase order now late counts as unknown.
         for key in keys.sorted() { settle(key, now: now, ws: &ws, events: &events) }
-        for var line in due.sorted(by: { ($0.orderedAt, $0.key) < ($1.orderedAt, $1.key) }) {
+        let cal = policy.calendar
+        let inOrder = due.map { (cal.ordering($0.orderedAt), $0) }.sorted { ($0.0, $0.1.key) < ($1.0, $1.1.key) }.map(\.1)
+        for var line in inOrder {
             guard let row = ws.lineRow(line.key) else { continue }
             line = ws.line(at: row)
             guard line.status == .waiting else { continue }
             line.updatedAt = max(line.updatedAt, now)
-            if !line.longWaitSent, line.orderedAt + policy.longWait <= now {
+            if !line.longWaitSent, cal.after(line.orderedAt, policy.longWait, in: line.zone) <= now {
                 line.longWaitSent = true
                 events.append(.longWait(line.key, at: now))
             }
-            if let estimate = line.estimate, estimate + policy.grace <= now {
+            if let estimate = line.estimate, cal.passes(estimate, after: policy.grace, in: line.zone) <= now {
                 events.append(.overdue(line.key, estimate: estimate, at: now))
                 line.estimate = nil
             }
@@ -218,7 +222,7 @@ public struct Decider: Sendable {
             let fromShelf = min(onHandLeft, need)
             onHandLeft -= fromShelf
             need -= fromShelf
-            var date: Instant? = nil
+            var date: Moment? = nil
             while need > 0, r < restocks.count {
                 let take = min(rLeft, need)
                 need -= take
@@ -232,11 +236,11 @@ public struct Decider: Sendable {
             var projected = need == 0 ? date : nil
             // Past dates are unknown; "now" never runs back for the line either (it may
             // have moved from a position whose clock was further on).
-            if let d = projected, d <= max(now, line.updatedAt) { projected = nil }
+            if let d = projected, policy.calendar.hasPassed(d, at: max(now, line.updatedAt), in: line.zone) { projected = nil }
             if projected != nil { prefix = i + 1 }
             var changed = line.projected != projected
             line.projected = projected
-            if let d = projected, line.estimate.map({ d > $0 }) ?? true {
+            if let d = projected, line.estimate.map({ policy.calendar.isLater(d, than: $0, in: line.zone) }) ?? true {
                 events.append(.delayed(line.key, to: d, at: now))
                 line.estimate = d
                 line.deadline = deadline(of: line)
@@ -254,7 +258,7 @@ public struct Decider: Sendable {
     }
 
     /// Edge-triggered staff alerts, armed once the position is seen at or above the threshold.
-    func alerts(_ p: inout Position, now: Instant, waiting: () -> Int64, nextRestock: Instant?, events: inout [Event]) {
+    func alerts(_ p: inout Position, now: Instant, waiting: () -> Int64, nextRestock: Moment?, events: inout [Event]) {
         let available = p.available
         if available >= policy.lowStockThreshold {
             p.alertArmed = true
@@ -285,9 +289,10 @@ public struct Decider: Sendable {
     /// The next time the clock must look at a waiting line.
     public func deadline(of line: OrderLine) -> Instant? {
         guard line.status == .waiting else { return nil }
-        var d: Instant? = line.estimate.map { $0 + policy.grace }
+        let cal = policy.calendar
+        var d: Instant? = line.estimate.map { cal.passes($0, after: policy.grace, in: line.zone) }
         if !line.longWaitSent {
-            let lw = line.orderedAt + policy.longWait
+            let lw = cal.after(line.orderedAt, policy.longWait, in: line.zone)
             d = d.map { min($0, lw) } ?? lw
         }
         return d

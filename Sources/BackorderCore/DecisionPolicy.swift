@@ -17,13 +17,22 @@ public struct DecisionPolicy: Sendable, Equatable {
     public var longWait: Span
     public var lowStockThreshold: Int64
     public var stockCounts: StockCounts
+    /// `policy.timezone` and the zone rules dates are read with.
+    public var calendar: DayCalendar
 
     public init(allocation: Allocation = .fifo, grace: Span = .zero, longWait: Span = .days(21),
-                lowStockThreshold: Int64 = 5, stockCounts: StockCounts = .onHand) {
+                lowStockThreshold: Int64 = 5, stockCounts: StockCounts = .onHand, calendar: DayCalendar = DayCalendar()) {
         self.allocation = allocation
         self.grace = grace
         self.longWait = longWait
         self.lowStockThreshold = lowStockThreshold
         self.stockCounts = stockCounts
+        self.calendar = calendar
+    }
+
+    public static func == (a: DecisionPolicy, b: DecisionPolicy) -> Bool {
+        a.allocation == b.allocation && a.grace == b.grace && a.longWait == b.longWait
+            && a.lowStockThreshold == b.lowStockThreshold && a.stockCounts == b.stockCounts
+            && (a.calendar === b.calendar || a.calendar.policyZone == b.calendar.policyZone)
     }
 }

@@ -3,9 +3,9 @@ public enum Event: Equatable, Sendable {
     /// The line's quantity is reserved for it: it can ship.
     case ready(LineKey, at: Instant)
     /// The projected date moved past the estimate given; `to` is the new estimate.
-    case delayed(LineKey, to: Instant, at: Instant)
+    case delayed(LineKey, to: Moment, at: Instant)
     /// The estimate given (`estimate`, plus grace) passed and no date is known.
-    case overdue(LineKey, estimate: Instant, at: Instant)
+    case overdue(LineKey, estimate: Moment, at: Instant)
     /// The line has waited `policy.long_wait` since it was ordered.
     case longWait(LineKey, at: Instant)
     /// A stock position crossed a staff alert level.
@@ -35,10 +35,10 @@ public struct StaffAlert: Equatable, Sendable {
     public var reserved: Int64
     public var available: Int64
     public var waitingQty: Int64
-    public var nextRestockAt: Instant?
+    public var nextRestockAt: Moment?
 
     public init(kind: Kind, key: PositionKey, sequence: Int64, at: Instant, onHand: Int64, reserved: Int64, available: Int64,
-                waitingQty: Int64, nextRestockAt: Instant?) {
+                waitingQty: Int64, nextRestockAt: Moment?) {
         self.kind = kind
         self.key = key
         self.sequence = sequence

@@ -12,8 +12,8 @@ public struct Grouper: Sendable {
             var firstIndex: Int
             var at: Instant
             var ready: [LineKey] = []
-            var delayed: [LineKey: Instant] = [:]
-            var overdue: [LineKey: Instant] = [:]
+            var delayed: [LineKey: Moment] = [:]
+            var overdue: [LineKey: Moment] = [:]
             var longWait: [LineKey] = []
         }
         var news: [String: OrderNews] = [:]
@@ -56,13 +56,13 @@ public struct Grouper: Sendable {
             let delayed = Self.keys(n.delayed.keys, .waiting, in: ws)
             if !delayed.isEmpty {
                 let lines = noticeLines(delayed, ws, expected: .given(n.delayed))
-                add(.delayed, lines, seed: lines.map { "\($0.line)@\($0.expectedAt?.milliseconds ?? 0)" }.joined(separator: ","),
+                add(.delayed, lines, seed: lines.map { "\($0.line)@\($0.expectedAt?.seed ?? "0")" }.joined(separator: ","),
                     cancel: true, owner: Self.owner(order, lines, ws))
             }
             let overdue = Self.keys(n.overdue.keys, .waiting, in: ws)
             if !overdue.isEmpty {
                 let lines = noticeLines(overdue, ws, expected: .none)
-                add(.overdue, lines, seed: overdue.map { "\($0.line)@\(n.overdue[$0]!.milliseconds)" }.joined(separator: ","),
+                add(.overdue, lines, seed: overdue.map { "\($0.line)@\(n.overdue[$0]!.seed)" }.joined(separator: ","),
                     cancel: true, owner: Self.owner(order, lines, ws))
             }
             let longWait = Self.keys(n.longWait, .waiting, in: ws)
@@ -98,7 +98,7 @@ public struct Grouper: Sendable {
     /// Where a notice line's expected date comes from.
     private enum Expected {
         case none
-        case given([LineKey: Instant])
+        case given([LineKey: Moment])
         case projected
     }
 
@@ -119,7 +119,7 @@ public struct Grouper: Sendable {
         out.reserveCapacity(keys.count)
         for k in keys {
             guard let l = ws.line(k) else { continue }
-            let date: Instant? = switch expected {
+            let date: Moment? = switch expected {
             case .none: nil
             case .given(let dates): dates[k]
             case .projected: l.projected

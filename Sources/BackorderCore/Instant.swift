@@ -42,7 +42,7 @@ public struct Span: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func days(_ d: Int64) -> Span { Span(milliseconds: saturating(d, 86_400_000)) }
 
     /// `value * factor`, or the nearest end of `Int64` when that does not fit.
-    static func saturating(_ value: Int64, _ factor: Int64) -> Int64 {
+    public static func saturating(_ value: Int64, _ factor: Int64) -> Int64 {
         let (v, overflow) = value.multipliedReportingOverflow(by: factor)
         guard overflow else { return v }
         return (value < 0) == (factor < 0) ? Int64.max : Int64.min

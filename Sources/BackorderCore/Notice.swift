@@ -58,11 +58,11 @@ public struct NoticeLine: Equatable, Sendable {
     public var sku: String
     public var qty: Int64
     public var location: String
-    public var promisedAt: Instant
+    public var promisedAt: Moment
     /// The date now expected, or nil when none is known (or the line is ready).
-    public var expectedAt: Instant?
+    public var expectedAt: Moment?
 
-    public init(line: String, sku: String, qty: Int64, location: String, promisedAt: Instant, expectedAt: Instant?) {
+    public init(line: String, sku: String, qty: Int64, location: String, promisedAt: Moment, expectedAt: Moment?) {
         self.line = line
         self.sku = sku
         self.qty = qty

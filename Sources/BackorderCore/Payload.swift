@@ -49,7 +49,7 @@ public enum Payload {
             w.key("reserved"); w.int(a.reserved)
             w.key("available"); w.int(a.available)
             w.key("waiting_qty"); w.int(a.waitingQty)
-            w.key("next_restock_at"); w.optional(a.nextRestockAt.map(RFC3339.format))
+            w.key("next_restock_at"); w.optional(a.nextRestockAt?.description)
         }
         w.key("message")
         w.open()
@@ -70,8 +70,8 @@ public enum Payload {
             w.key("sku"); w.string(l.sku)
             w.key("qty"); w.int(l.qty)
             w.key("location"); w.string(l.location)
-            w.key("promised_at"); w.string(RFC3339.format(l.promisedAt))
-            w.key("expected_at"); w.optional(l.expectedAt.map(RFC3339.format))
+            w.key("promised_at"); w.string(l.promisedAt.description)
+            w.key("expected_at"); w.optional(l.expectedAt?.description)
             w.close()
         }
         w.closeArray()

@@ -5,7 +5,7 @@ public enum RFC3339 {
     public enum Parsed: Equatable, Sendable {
         /// A full timestamp with an offset.
         case instant(Instant)
-        /// A bare date (`2026-12-01`): midnight in the configured zone, resolved by the caller.
+        /// A bare date (`2026-12-01`): a calendar date (`CalendarDay`), not an instant.
         case date(year: Int, month: Int, day: Int)
     }
 

@@ -61,11 +61,12 @@ public struct RestockChange: Equatable, Sendable {
     public var po: String
     public var key: PositionKey
     public var quantity: Int64
-    public var expectedAt: Instant
+    /// A date or an instant, as given.
+    public var expectedAt: Moment
     public var status: Status
     public var at: Instant?
 
-    public init(po: String, key: PositionKey, quantity: Int64, expectedAt: Instant, status: Status = .open, at: Instant? = nil) {
+    public init(po: String, key: PositionKey, quantity: Int64, expectedAt: Moment, status: Status = .open, at: Instant? = nil) {
         self.po = po
         self.key = key
         self.quantity = quantity
@@ -100,12 +101,13 @@ public struct BackorderLine: Equatable, Sendable {
     public var line: String
     public var key: PositionKey
     public var qty: Int64
-    public var orderedAt: Instant
-    public var promisedAt: Instant
+    /// Dates or instants, as given.
+    public var orderedAt: Moment
+    public var promisedAt: Moment
     public var customer: Customer
     public var at: Instant?
 
-    public init(order: String, line: String, key: PositionKey, qty: Int64, orderedAt: Instant, promisedAt: Instant, customer: Customer, at: Instant? = nil) {
+    public init(order: String, line: String, key: PositionKey, qty: Int64, orderedAt: Moment, promisedAt: Moment, customer: Customer, at: Instant? = nil) {
         self.order = order
         self.line = line
         self.key = key

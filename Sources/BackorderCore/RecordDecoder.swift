@@ -8,18 +8,17 @@ public struct RecordError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Turns the flat fields of a line into a validated `Record`, following the record
 /// table of the specification. Unknown fields are ignored.
 public struct RecordDecoder: Sendable {
-    /// Resolves a bare date (`2026-12-01`) to midnight in `policy.timezone`.
-    public var midnight: @Sendable (_ year: Int, _ month: Int, _ day: Int) -> Instant
+    /// Where a bare date given as `at` starts (`at` is an instant: a date there is
+    /// read as its start in `policy.timezone`).
+    public var calendar: DayCalendar
     /// Says whether a customer's `timezone` names a known zone.
     public var isKnownTimeZone: @Sendable (String) -> Bool
 
     public init(
-        midnight: @escaping @Sendable (Int, Int, Int) -> Instant = { y, m, d in
-            Instant(seconds: Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400)
-        },
+        calendar: DayCalendar = DayCalendar(),
         isKnownTimeZone: @escaping @Sendable (String) -> Bool = { _ in true }
     ) {
-        self.midnight = midnight
+        self.calendar = calendar
         self.isKnownTimeZone = isKnownTimeZone
     }
 
@@ -30,7 +29,7 @@ public struct RecordDecoder: Sendable {
         case .string(let s), .text(let s): type = s
         default: throw RecordError("field 'type' must be a string, got \(typeValue.kindName)")
         }
-        let at = try optionalTime(f, "at")
+        let at = try optionalTime(f, "at").map(calendar.ordering)
         switch type {
         case "stock":
             let key = try positionKey(f)
@@ -161,17 +160,18 @@ public struct RecordDecoder: Sendable {
         return v
     }
 
-    private func optionalTime(_ f: Fields, _ name: String) throws(RecordError) -> Instant? {
+    /// A time as given: an instant, or a bare date kept as a calendar date.
+    private func optionalTime(_ f: Fields, _ name: String) throws(RecordError) -> Moment? {
         guard let s = try optionalString(f, name) else { return nil }
         switch RFC3339.parse(s.utf8) {
-        case .instant(let i)?: return i
-        case .date(let y, let m, let d)?: return midnight(y, m, d)
+        case .instant(let i)?: return .instant(i)
+        case .date(let y, let m, let d)?: return .day(CalendarDay(year: y, month: m, day: d))
         case nil:
             throw RecordError("field '\(name)' is not an RFC 3339 timestamp or date: '\(s.prefix(40))' (write 2026-12-01T09:00:00Z or 2026-12-01)")
         }
     }
 
-    private func requiredTime(_ f: Fields, _ name: String) throws(RecordError) -> Instant {
+    private func requiredTime(_ f: Fields, _ name: String) throws(RecordError) -> Moment {
         guard let t = try optionalTime(f, name) else { throw RecordError("missing field '\(name)'") }
         return t
     }

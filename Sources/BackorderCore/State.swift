@@ -51,13 +51,17 @@ public struct OrderLine: Equatable, Sendable {
     public var key: LineKey
     public var position: PositionKey
     public var qty: Int64
-    public var orderedAt: Instant
-    public var promisedAt: Instant
+    /// Dates or instants, as the record gave them.
+    public var orderedAt: Moment
+    public var promisedAt: Moment
     /// The estimate the customer was last given: `promisedAt`, then the date of the last delay notice.
-    public var estimate: Instant? {
-        get { Self.instant(_estimate) }
+    public var estimate: Moment? {
+        get { Self.moment(_estimate) }
         set { _estimate = Self.stored(newValue) }
     }
+    /// The customer's zone (`customer.timezone`, else `policy.timezone`), in which the
+    /// line's dates are read; kept when the customer leaves memory.
+    public var zone: ZoneID = 0
     public var status: LineStatus
     /// The customer, while the line's row has not been written with it: the daemon drops
     /// it from memory at the checkpoint that writes it (a message reads it back from the
@@ -68,8 +72,8 @@ public struct OrderLine: Equatable, Sendable {
     }
     public var updatedAt: Instant
     /// The date the open purchase orders make this line complete, if known and not past.
-    public var projected: Instant? {
-        get { Self.instant(_projected) }
+    public var projected: Moment? {
+        get { Self.moment(_projected) }
         set { _projected = Self.stored(newValue) }
     }
     /// When the line became ready.
@@ -85,8 +89,9 @@ public struct OrderLine: Equatable, Sendable {
         set { _deadline = Self.stored(newValue) }
     }
 
-    // The optional times, stored as milliseconds with `Int64.min` for none: 8 bytes each
-    // instead of an optional's 16, in every line the daemon keeps in memory.
+    // The optional times, stored as milliseconds (a `Moment`'s raw form for estimate and
+    // projected) with `Int64.min` for none: 8 bytes each instead of an optional's 16, in
+    // every line the daemon keeps in memory.
     var _estimate = Int64.min
     var _projected = Int64.min
     var _readyAt = Int64.min
@@ -94,9 +99,11 @@ public struct OrderLine: Equatable, Sendable {
     var customerBox: CustomerBox?
     private static func instant(_ ms: Int64) -> Instant? { ms == .min ? nil : Instant(milliseconds: ms) }
     private static func stored(_ i: Instant?) -> Int64 { i?.milliseconds ?? .min }
+    private static func moment(_ raw: Int64) -> Moment? { raw == .min ? nil : Moment(raw: raw) }
+    private static func stored(_ m: Moment?) -> Int64 { m?.raw ?? .min }
 
-    public init(key: LineKey, position: PositionKey, qty: Int64, orderedAt: Instant, promisedAt: Instant,
-                estimate: Instant?, status: LineStatus, customer: Customer?, updatedAt: Instant) {
+    public init(key: LineKey, position: PositionKey, qty: Int64, orderedAt: Moment, promisedAt: Moment,
+                estimate: Moment?, status: LineStatus, customer: Customer?, updatedAt: Instant, zone: ZoneID = 0) {
         self.key = key
         self.position = position
         self.qty = qty
@@ -106,6 +113,7 @@ public struct OrderLine: Equatable, Sendable {
         self.status = status
         self.customerBox = customer.map(CustomerBox.init)
         self.updatedAt = updatedAt
+        self.zone = zone
     }
 }
 
@@ -142,11 +150,11 @@ public struct RestockKey: Hashable, Comparable, Sendable {
 public struct Restock: Equatable, Sendable {
     public var key: RestockKey
     public var quantity: Int64
-    public var expectedAt: Instant
+    public var expectedAt: Moment
     public var status: RestockChange.Status
     public var updatedAt: Instant
 
-    public init(key: RestockKey, quantity: Int64, expectedAt: Instant, status: RestockChange.Status, updatedAt: Instant) {
+    public init(key: RestockKey, quantity: Int64, expectedAt: Moment, status: RestockChange.Status, updatedAt: Instant) {
         self.key = key
         self.quantity = quantity
         self.expectedAt = expectedAt

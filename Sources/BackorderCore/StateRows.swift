@@ -41,6 +41,7 @@ struct LineRow: Sendable {
     var line: String
     var customer: CustomerBox?
     var qty: Int64
+    /// `Moment.raw` (a date or an instant) for these four; the rest are milliseconds.
     var orderedAt: Int64
     var promisedAt: Int64
     var estimate: Int64
@@ -56,6 +57,8 @@ struct LineRow: Sendable {
     /// `LineStatus` as 0...3, `LineRow.free` for a row on the free list.
     var status: UInt8
     var longWaitSent: Bool
+    /// The customer's zone (`ZoneID`).
+    var zone: UInt16 = 0
     var dirty = false
 
     static let free: UInt8 = 0xFF
@@ -86,6 +89,7 @@ struct LineRow: Sendable {
 struct RestockRow: Sendable {
     var po: String
     var quantity: Int64
+    /// `Moment.raw`.
     var expectedAt: Int64
     var updatedAt: Int64
     var position: Int32

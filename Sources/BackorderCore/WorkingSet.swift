@@ -38,7 +38,10 @@ public struct WorkingSet: Sendable {
     private var earliest: Instant? = nil
     private var earliestKnown = false
 
-    public init() {}
+    /// How dates are ordered among instants (allocation, arrival order).
+    public let calendar: DayCalendar
+
+    public init(calendar: DayCalendar = DayCalendar()) { self.calendar = calendar }
 
     // MARK: Loading (no change marks)
 
@@ -158,7 +161,10 @@ public struct WorkingSet: Sendable {
             if restockRows[Int(r)].status == RestockRow.open { out.append(restock(at: r)) }
             r = restockRows[Int(r)].next
         }
-        return out.sorted { ($0.expectedAt, $0.key.po) < ($1.expectedAt, $1.key.po) }
+        // Dates count from their start in policy.timezone; at the same instant, by po.
+        let cal = calendar
+        return out.map { (cal.ordering($0.expectedAt).milliseconds, $0) }
+            .sorted { ($0.0, $0.1.key.po) < ($1.0, $1.1.key.po) }.map(\.1)
     }
 
     /// Waiting lines whose deadline is at or before `now`.
@@ -210,15 +216,15 @@ public struct WorkingSet: Sendable {
         let old = lineRows[Int(r)]
         let p = samePosition(l.position, as: old.position) ? old.position : positionRowMaking(l.position)
         let status = LineRow.code(l.status)
-        if old.position == p, old.status == status, old.qty == l.qty, old.orderedAt == l.orderedAt.milliseconds,
-           old.promisedAt == l.promisedAt.milliseconds, old.estimate == l._estimate, old.updatedAt == l.updatedAt.milliseconds,
+        if old.position == p, old.status == status, old.qty == l.qty, old.orderedAt == l.orderedAt.raw,
+           old.promisedAt == l.promisedAt.raw, old.zone == l.zone, old.estimate == l._estimate, old.updatedAt == l.updatedAt.milliseconds,
            old.projected == l._projected, old.readyAt == l._readyAt, old.deadline == l._deadline,
            old.longWaitSent == l.longWaitSent, old.customer == l.customerBox {
             return
         }
         noteDeadline(oldWaiting: old.status == LineRow.waiting, oldDeadline: old.deadline, new: l)
         let wasWaiting = old.status == LineRow.waiting, isWaiting = status == LineRow.waiting
-        let moved = old.position != p || old.orderedAt != l.orderedAt.milliseconds
+        let moved = old.position != p || old.orderedAt != l.orderedAt.raw
         if wasWaiting, !isWaiting || moved { unlinkWaiting(r) }
         lineRows[Int(r)].position = p
         lineRows[Int(r)].status = status
@@ -232,12 +238,12 @@ public struct WorkingSet: Sendable {
         let hash = SlotTable.hash(r.key.po, p)
         if let row = restockIndex.find(hash, { restockRows[Int($0)].po == r.key.po && restockRows[Int($0)].position == p }) {
             let old = restockRows[Int(row)]
-            if old.quantity == r.quantity, old.expectedAt == r.expectedAt.milliseconds, old.updatedAt == r.updatedAt.milliseconds,
+            if old.quantity == r.quantity, old.expectedAt == r.expectedAt.raw, old.updatedAt == r.updatedAt.milliseconds,
                old.status == RestockRow.code(r.status) {
                 return
             }
             restockRows[Int(row)].quantity = r.quantity
-            restockRows[Int(row)].expectedAt = r.expectedAt.milliseconds
+            restockRows[Int(row)].expectedAt = r.expectedAt.raw
             restockRows[Int(row)].updatedAt = r.updatedAt.milliseconds
             restockRows[Int(row)].status = RestockRow.code(r.status)
             markChanged(restock: row)
@@ -446,9 +452,9 @@ extension WorkingSet {
     func line(at r: Int32) -> OrderLine {
         let row = lineRows[Int(r)]
         var l = OrderLine(key: LineKey(order: row.order, line: row.line), position: positionKey(row.position), qty: row.qty,
-                          orderedAt: Instant(milliseconds: row.orderedAt), promisedAt: Instant(milliseconds: row.promisedAt),
+                          orderedAt: Moment(raw: row.orderedAt), promisedAt: Moment(raw: row.promisedAt),
                           estimate: nil, status: LineRow.status(row.status), customer: nil,
-                          updatedAt: Instant(milliseconds: row.updatedAt))
+                          updatedAt: Instant(milliseconds: row.updatedAt), zone: row.zone)
         l._estimate = row.estimate
         l._projected = row.projected
         l._readyAt = row.readyAt
@@ -462,8 +468,9 @@ extension WorkingSet {
 
     private mutating func write(_ l: OrderLine, to r: Int32) {
         lineRows[Int(r)].qty = l.qty
-        lineRows[Int(r)].orderedAt = l.orderedAt.milliseconds
-        lineRows[Int(r)].promisedAt = l.promisedAt.milliseconds
+        lineRows[Int(r)].orderedAt = l.orderedAt.raw
+        lineRows[Int(r)].promisedAt = l.promisedAt.raw
+        lineRows[Int(r)].zone = l.zone
         lineRows[Int(r)].estimate = l._estimate
         lineRows[Int(r)].updatedAt = l.updatedAt.milliseconds
         lineRows[Int(r)].projected = l._projected
@@ -477,9 +484,10 @@ extension WorkingSet {
     private mutating func insertRow(_ l: OrderLine) -> Int32 {
         let p = positionRowMaking(l.position)
         let row = LineRow(order: l.key.order, line: l.key.line, customer: l.customerBox, qty: l.qty,
-                          orderedAt: l.orderedAt.milliseconds, promisedAt: l.promisedAt.milliseconds, estimate: l._estimate,
+                          orderedAt: l.orderedAt.raw, promisedAt: l.promisedAt.raw, estimate: l._estimate,
                           updatedAt: l.updatedAt.milliseconds, projected: l._projected, readyAt: l._readyAt,
-                          deadline: l._deadline, position: p, status: LineRow.code(l.status), longWaitSent: l.longWaitSent)
+                          deadline: l._deadline, position: p, status: LineRow.code(l.status), longWaitSent: l.longWaitSent,
+                          zone: l.zone)
         let r: Int32
         if let free = freeLines.popLast() {
             r = free
@@ -527,7 +535,12 @@ extension WorkingSet {
     @inline(__always)
     func ranksBefore(_ a: Int32, _ b: Int32) -> Bool {
         let x = lineRows[Int(a)], y = lineRows[Int(b)]
-        if x.orderedAt != y.orderedAt { return x.orderedAt < y.orderedAt }
+        if x.orderedAt != y.orderedAt {
+            // Dates count from their start in policy.timezone (instants pass as they are).
+            let a = calendar.ordering(raw: x.orderedAt), b = calendar.ordering(raw: y.orderedAt)
+            if a != b { return a < b }
+            return x.orderedAt < y.orderedAt
+        }
         return (x.order, x.line) < (y.order, y.line)
     }
 
@@ -592,14 +605,14 @@ extension WorkingSet {
     func restock(at r: Int32) -> Restock {
         let row = restockRows[Int(r)]
         return Restock(key: RestockKey(po: row.po, position: positionKey(row.position)), quantity: row.quantity,
-                       expectedAt: Instant(milliseconds: row.expectedAt), status: RestockRow.status(row.status),
+                       expectedAt: Moment(raw: row.expectedAt), status: RestockRow.status(row.status),
                        updatedAt: Instant(milliseconds: row.updatedAt))
     }
 
     /// A new row for a purchase order line, indexed and put on its position's list.
     private mutating func insertRow(_ r: Restock) -> Int32 {
         let p = positionRowMaking(r.key.position)
-        let row = RestockRow(po: r.key.po, quantity: r.quantity, expectedAt: r.expectedAt.milliseconds,
+        let row = RestockRow(po: r.key.po, quantity: r.quantity, expectedAt: r.expectedAt.raw,
                              updatedAt: r.updatedAt.milliseconds, position: p, next: positionRows[Int(p)].restockHead,
                              status: RestockRow.code(r.status))
         let n: Int32

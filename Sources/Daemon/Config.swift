@@ -42,7 +42,7 @@ public struct Policy: Sendable, Equatable {
     /// The part of the policy the decision core needs.
     public var decision: DecisionPolicy {
         DecisionPolicy(allocation: allocation, grace: grace, longWait: longWait, lowStockThreshold: lowStockThreshold,
-                       stockCounts: stockCounts)
+                       stockCounts: stockCounts, calendar: ZoneRules.calendar(timezone: timezone))
     }
 }
 

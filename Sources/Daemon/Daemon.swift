@@ -9,7 +9,7 @@ import Store
 /// The composition root: opens the state, builds the services and runs them in one
 /// `ServiceGroup` until SIGTERM or SIGINT.
 public enum Daemon {
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     /// Exit code for a configuration that cannot be used (EX_CONFIG), so systemd's
     /// `RestartPreventExitStatus=78` stops a restart loop.
@@ -135,9 +135,14 @@ public enum Daemon {
     /// Applies a reloaded configuration to the running store and dispatcher; returns
     /// the keys that changed but need a restart.
     static func reload(_ new: Config, running old: Config, store: Store, dispatcher: Dispatcher) throws -> [String] {
-        store.update(rules: try rules(new))
-        dispatcher.update(targets: try targets(new), settings: dispatchSettings(new))
+        // policy.timezone orders the waiting lines in memory and reads the inbox's dates:
+        // it changes at the next start, with the state loaded under it.
+        var effective = new
+        effective.policy.timezone = old.policy.timezone
+        store.update(rules: try rules(effective))
+        dispatcher.update(targets: try targets(effective), settings: dispatchSettings(effective))
         var restart: [String] = []
+        if new.policy.timezone != old.policy.timezone { restart.append("policy.timezone") }
         if new.inbox != old.inbox { restart.append("inbox") }
         if new.stateDirectory != old.stateDirectory { restart.append("state.directory") }
         if new.metricsListen != old.metricsListen { restart.append("metrics.listen") }

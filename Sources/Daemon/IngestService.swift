@@ -38,19 +38,3 @@ public final class IngestService: Service, @unchecked Sendable {
         }
     }
 }
-
-/// Resolves bare dates and checks zone names with Foundation's time-zone database.
-public enum ZoneRules {
-    public static func decoder(timezone: String) -> RecordDecoder {
-        let zone = TimeZone(identifier: timezone) ?? TimeZone(identifier: "UTC")!
-        return RecordDecoder(
-            midnight: { y, m, d in
-                let utcMidnight = Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400
-                // The offset at local midnight: try the offset at UTC midnight, then correct once.
-                var offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcMidnight))))
-                offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(utcMidnight - offset))))
-                return Instant(seconds: utcMidnight - offset)
-            },
-            isKnownTimeZone: { TimeZone(identifier: $0) != nil })
-    }
-}

@@ -52,7 +52,7 @@ enum StatusPages {
                 o.waiting.map { p in
                     [HTMLText.escape(p.sku), HTMLText.escape(p.location), "\(p.waitingLines)", "\(p.waitingUnits)", "\(p.onHand)", "\(p.reserved)",
                      p.nextPO.map { po in
-                         HTMLText.escape(po) + " · \(p.nextPOQuantity ?? 0) units · " + (p.nextPOExpected.map { HTMLText.escape(RFC3339.format($0)) } ?? "")
+                         HTMLText.escape(po) + " · \(p.nextPOQuantity ?? 0) units · " + (p.nextPOExpected.map { HTMLText.escape($0.description) } ?? "")
                      } ?? "none open"]
                 }, empty: "No line is waiting.")
         return HTMLText.page(title: "Overview", version: version, body: h.text)

@@ -1,7 +1,8 @@
 import BackorderCore
 import Foundation
 
-/// The dates messages show, formatted per locale and time zone with styles made once:
+/// The dates messages show, formatted per locale and time zone with styles made once
+/// (a calendar date as that date, whatever the zone; an instant in the customer's zone):
 /// `long` is the full date ("Tuesday, December 1, 2026"), `short` the month and day
 /// ("Dec 1"). Results are kept too, as a burst of messages repeats the same few dates.
 final class DateFormats: @unchecked Sendable {
@@ -24,6 +25,18 @@ final class DateFormats: @unchecked Sendable {
     private var zones: [String: TimeZone?] = [:]
     /// Formatted dates kept at most (a few hundred kilobytes), then started afresh.
     static let keep = 4_096
+
+    func format(_ m: Moment, _ style: Style, locale: String, zone: TimeZone) -> String {
+        switch m {
+        case .instant(let i):
+            return format(i, style, locale: locale, zone: zone)
+        case .day(let d):
+            // Noon UTC of the day, shown in UTC, is that day in every locale's calendar.
+            return format(Instant(milliseconds: Span.saturating(d.number, 86_400_000) + 43_200_000), style, locale: locale, zone: utc)
+        }
+    }
+
+    private let utc = TimeZone(identifier: "UTC")!
 
     func format(_ i: Instant, _ style: Style, locale: String, zone: TimeZone) -> String {
         let styleKey = StyleKey(locale: locale, zone: zone.identifier, style: style)

@@ -158,18 +158,21 @@ public struct TemplateRenderer: NoticeRenderer {
     // MARK: - The view templates see
 
     static func view(_ notice: Notice, locale: String, zone: TimeZone, formats: DateFormats) -> TemplateObject {
-        func long(_ i: Instant) -> TemplateValue { .text(formats.format(i, .long, locale: locale, zone: zone)) }
-        func short(_ i: Instant) -> TemplateValue { .text(formats.format(i, .short, locale: locale, zone: zone)) }
+        // A calendar date shows as that date; an instant as its date in the customer's zone.
+        func long(_ m: Moment) -> TemplateValue { .text(formats.format(m, .long, locale: locale, zone: zone)) }
+        func short(_ m: Moment) -> TemplateValue { .text(formats.format(m, .short, locale: locale, zone: zone)) }
+        func kind(_ m: Moment) -> TemplateValue { .text(m.day == nil ? "instant" : "date") }
         switch notice.content {
         case .customer(let c):
             func line(_ l: NoticeLine) -> TemplateObject {
                 var d: TemplateObject = ["line": .text(clean(l.line)), "sku": .text(clean(l.sku)), "qty": .int(l.qty),
                                          "location": .text(clean(l.location)), "promised": long(l.promisedAt),
-                                         "promised_at": .text(RFC3339.format(l.promisedAt))]
+                                         "promised_at": .text(l.promisedAt.description), "promised_kind": kind(l.promisedAt)]
                 if let e = l.expectedAt {
                     d["expected"] = long(e)
                     d["expected_short"] = short(e)
-                    d["expected_at"] = .text(RFC3339.format(e))
+                    d["expected_at"] = .text(e.description)
+                    d["expected_kind"] = kind(e)
                 }
                 return d
             }
@@ -181,11 +184,11 @@ public struct TemplateRenderer: NoticeRenderer {
             ]
             if let n = c.recipient.name { v["name"] = .text(clean(n)) }
             if let u = c.cancelURL { v["cancel_url"] = .text(clean(u)) }
-            if let latest = c.lines.compactMap(\.expectedAt).max() {
+            if let latest = c.lines.compactMap(\.expectedAt).max(by: { $0.displayOrder < $1.displayOrder }) {
                 v["expected"] = long(latest)
                 v["expected_short"] = short(latest)
             }
-            if let earliest = c.lines.map(\.promisedAt).min() { v["promised"] = long(earliest) }
+            if let earliest = c.lines.map(\.promisedAt).min(by: { $0.displayOrder < $1.displayOrder }) { v["promised"] = long(earliest) }
             return v
         case .staff(let a):
             var v: TemplateObject = [
@@ -209,9 +212,10 @@ public struct TemplateRenderer: NoticeRenderer {
     /// optional values (no name, no cancel link, no dates, no remaining lines) and with
     /// several lines — the shapes a template's sections must agree on.
     static func samples(locale: String, variations: Bool = false) -> [Notice] {
-        let day = Instant(milliseconds: 1_796_083_200_000)
+        let instant = Instant(milliseconds: 1_796_083_200_000)
+        let day = Moment.instant(instant)
         let customer = Customer(id: "C-1", name: "Maximiliana Sample-Longname", email: "max@example.com", locale: locale)
-        let line = NoticeLine(line: "1", sku: "SKU-LONG-NAME-0001", qty: 12, location: "store-12", promisedAt: day, expectedAt: day + .days(40))
+        let line = NoticeLine(line: "1", sku: "SKU-LONG-NAME-0001", qty: 12, location: "store-12", promisedAt: .day(CalendarDay(year: 2026, month: 12, day: 1)), expectedAt: .instant(instant + .days(40)))
         let url = "https://shop.example.com/orders/O-2026-000123/cancel"
         var shapes = [(customer, [line], [line], Optional(url), Optional(day))]
         if variations {
@@ -227,12 +231,12 @@ public struct TemplateRenderer: NoticeRenderer {
         for (who, lines, remaining, cancel, restock) in shapes {
             for type in EventType.allCases.filter(\.isCustomerNews).map(\.rawValue) {
                 let c = CustomerNotice(order: "O-2026-000123", customer: who, lines: lines, remaining: remaining, cancelURL: cancel)
-                out.append(Notice(type: type, orderKey: c.order, at: day, idSeed: type, content: .customer(c), lineKeys: lines.map(\.line)))
+                out.append(Notice(type: type, orderKey: c.order, at: instant, idSeed: type, content: .customer(c), lineKeys: lines.map(\.line)))
             }
             for kind in StaffAlert.Kind.allCases {
-                let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: day,
+                let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: instant,
                                    onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: restock)
-                out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: day, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+                out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: instant, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
             }
         }
         return out

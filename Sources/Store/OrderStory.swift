@@ -85,10 +85,12 @@ extension Store {
                 """, arguments: [order])
             for r in rows {
                 if customer.id == nil { customer = (r[10], r[11], r[12]) }
+                // Dates as dates (`2026-12-10`), instants in RFC 3339 UTC.
+                func moment(_ i: Int) -> String? { (r[i] as Int64?).map { Moment(raw: $0).description } }
                 func time(_ i: Int) -> String? { (r[i] as Int64?).map { RFC3339.format(Instant(milliseconds: $0)) } }
                 lines.append(OrderStory.Line(line: r[0], sku: r[1], location: r[2], qty: r[3], status: r[4],
-                                             orderedAt: time(5) ?? "", promisedAt: time(6) ?? "", estimateAt: time(7),
-                                             projectedAt: time(8), waitsFor: r[13], readyAt: time(9)))
+                                             orderedAt: moment(5) ?? "", promisedAt: moment(6) ?? "", estimateAt: moment(7),
+                                             projectedAt: moment(8), waitsFor: r[13], readyAt: time(9)))
             }
             var known = Set(endpoints)
             // Endpoints removed from the configuration may still hold messages of the order.

@@ -34,7 +34,7 @@ public struct Overview: Sendable, Equatable {
         public var waitingUnits: Int64
         /// The open purchase order expected first, if any.
         public var nextPO: String?
-        public var nextPOExpected: Instant?
+        public var nextPOExpected: Moment?
         public var nextPOQuantity: Int64?
     }
 

@@ -1,9 +1,14 @@
 import GRDB
+import BackorderCore
 
-/// The state database's schema, as named migrations. Times are integer milliseconds
-/// since the Unix epoch (UTC) and ids are text, so the schema ports to PostgreSQL.
+/// The state database's schema, as named migrations. Times are integers: milliseconds
+/// since the Unix epoch (UTC), or for the columns that may hold a calendar date
+/// (`ordered_at`, `promised_at`, `estimate_at`, `projected_at`, `expected_at`) the
+/// `Moment.raw` form (`4000000000020261210` for 10 December 2026). Ids are text, so the
+/// schema ports to PostgreSQL.
 enum Schema {
-    static var migrator: DatabaseMigrator {
+    /// `calendar` is `policy.timezone`'s: v7 reads the previous releases' dates with it.
+    static func migrator(calendar: DayCalendar) -> DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1-initial") { db in
             try db.execute(sql: """
@@ -163,6 +168,16 @@ enum Schema {
         // every line written an extra B-tree insert or delete.
         m.registerMigration("v6-no-deadline-index") { db in
             try db.execute(sql: "DROP INDEX IF EXISTS order_line_deadline")
+        }
+        // Dates as dates. Up to v6 a bare date (`2026-12-10`) was stored as midnight in
+        // policy.timezone, as an instant; now it is kept as the date. The rule, documented
+        // in docs/upgrading.md: a stored time at exactly 00:00:00.000 in policy.timezone
+        // came from a bare date (feeds that write midnight as a full timestamp are read as
+        // that date: at worst told one day later). Deadlines are left as they are: the
+        // new ones are never earlier, and a line woken early is looked at and given its
+        // new deadline.
+        m.registerMigration("v7-calendar-dates") { db in
+            try DateMigration(calendar: calendar).run(db)
         }
         return m
     }

@@ -39,7 +39,7 @@ extension Store {
     }
 
     static func readRestock(_ s: RawStatement, position: PositionKey, po: String) -> Restock {
-        Restock(key: RestockKey(po: po, position: position), quantity: s.int(1), expectedAt: Instant(milliseconds: s.int(2)),
+        Restock(key: RestockKey(po: po, position: position), quantity: s.int(1), expectedAt: Moment(raw: s.int(2)),
                 status: RestockChange.Status(rawValue: s.text(3)) ?? .open, updatedAt: Instant(milliseconds: s.int(4)))
     }
 
@@ -108,11 +108,11 @@ extension Store {
                 s.bind(l.position.sku)
                 s.bind(l.position.location)
                 s.bind(l.qty)
-                s.bind(l.orderedAt.milliseconds)
-                s.bind(l.promisedAt.milliseconds)
-                s.bind(l.estimate?.milliseconds)
+                s.bind(l.orderedAt.raw)
+                s.bind(l.promisedAt.raw)
+                s.bind(l.estimate?.raw)
                 s.bind(l.status.rawValue)
-                s.bind(l.projected?.milliseconds)
+                s.bind(l.projected?.raw)
                 s.bind(l.readyAt?.milliseconds)
                 s.bind(Int64(l.longWaitSent ? 1 : 0))
                 s.bind(l.deadline?.milliseconds)
@@ -141,7 +141,7 @@ extension Store {
                 s.bind(r.key.position.sku)
                 s.bind(r.key.position.location)
                 s.bind(r.quantity)
-                s.bind(r.expectedAt.milliseconds)
+                s.bind(r.expectedAt.raw)
                 s.bind(r.status.rawValue)
                 s.bind(r.updatedAt.milliseconds)
                 try s.run()
@@ -177,23 +177,25 @@ extension Store {
     /// The same, without the customer (read back only when a message needs it).
     static let lineColumnsWithoutCustomer = """
         order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
-        NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, customer_timezone,
         projected_at, ready_at, long_wait_sent, deadline_at, updated_at
         """
 
-    static func readLine(_ s: RawStatement) -> OrderLine {
+    /// Times in the `Moment.raw` form; the line's zone interned in `calendar`.
+    static func readLine(_ s: RawStatement, calendar: DayCalendar) -> OrderLine {
         var l = OrderLine(
             key: LineKey(order: s.text(0), line: s.text(1)),
             position: PositionKey(sku: s.text(2), location: s.text(3)),
-            qty: s.int(4), orderedAt: Instant(milliseconds: s.int(5)), promisedAt: Instant(milliseconds: s.int(6)),
-            estimate: s.optionalInt(7).map(Instant.init(milliseconds:)),
+            qty: s.int(4), orderedAt: Moment(raw: s.int(5)), promisedAt: Moment(raw: s.int(6)),
+            estimate: s.optionalInt(7).map(Moment.init(raw:)),
             status: LineStatus(rawValue: s.text(8)) ?? .waiting,
             customer: s.optionalText(9).map {
                 Customer(id: $0, name: s.optionalText(10), email: s.optionalText(11), phone: s.optionalText(12),
                          locale: s.text(13), timezone: s.optionalText(14))
             },
-            updatedAt: Instant(milliseconds: s.int(19)))
-        l.projected = s.optionalInt(15).map(Instant.init(milliseconds:))
+            updatedAt: Instant(milliseconds: s.int(19)),
+            zone: calendar.zone(named: s.optionalText(14)))
+        l.projected = s.optionalInt(15).map(Moment.init(raw:))
         l.readyAt = s.optionalInt(16).map(Instant.init(milliseconds:))
         l.longWaitSent = s.int(17) != 0
         l.deadline = s.optionalInt(18).map(Instant.init(milliseconds:))

@@ -222,7 +222,8 @@ extension Store {
     /// The decision state as the last checkpoint holds it: every position, every open
     /// line and every open purchase order.
     func readState() throws -> WorkingSet {
-        var state = WorkingSet()
+        let calendar = decider.policy.calendar
+        var state = WorkingSet(calendar: calendar)
         try writer.read { db in
             if let sizes = try Row.fetchOne(db, sql: """
                 SELECT COUNT(*), COALESCE(SUM(open_restocks), 0), COALESCE(SUM(waiting_lines), 0) FROM position
@@ -246,7 +247,7 @@ extension Store {
             let l = RawStatement(try db.cachedStatement(sql: """
                 SELECT \(Self.lineColumnsWithoutCustomer) FROM order_line WHERE status IN ('waiting', 'ready')
                 """))
-            while try l.step() { state.load(Self.readLine(l)) }
+            while try l.step() { state.load(Self.readLine(l, calendar: calendar)) }
             let r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
             while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
         }
@@ -272,7 +273,7 @@ extension Store {
                 s.bind(key.order)
                 s.bind(key.line)
                 if try s.step() {
-                    let line = Self.readLine(s)
+                    let line = Self.readLine(s, calendar: e.state.calendar)
                     e.state.load(line)
                     if !line.status.isOpen { e.state.markForEviction(key) }
                 }

@@ -25,10 +25,11 @@ extension Store {
     /// Every order line, ordered by order and line.
     public func allLines() throws -> [OrderLine] {
         try writer.read { db in
+            let calendar = decider.policy.calendar
             let st = try db.makeStatement(sql: "SELECT \(Self.lineColumns) FROM order_line ORDER BY order_id, line")
             let s = RawStatement(st)
             var out: [OrderLine] = []
-            while try s.step() { out.append(Self.readLine(s)) }
+            while try s.step() { out.append(Self.readLine(s, calendar: calendar)) }
             s.reset()
             return out
         }
@@ -39,7 +40,7 @@ extension Store {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location").map {
                 Restock(key: RestockKey(po: $0[0], position: PositionKey(sku: $0[1], location: $0[2])), quantity: $0[3],
-                        expectedAt: Instant(milliseconds: $0[4]), status: RestockChange.Status(rawValue: $0[5]) ?? .open,
+                        expectedAt: Moment(raw: $0[4]), status: RestockChange.Status(rawValue: $0[5]) ?? .open,
                         updatedAt: Instant(milliseconds: $0[6]))
             }
         }

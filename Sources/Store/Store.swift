@@ -105,7 +105,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         }
         do {
             writer = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(writer)
+            try Schema.migrator(calendar: decider.policy.calendar).migrate(writer)
         } catch {
             throw StoreError.setup("cannot open the state database \(path): \(error)")
         }

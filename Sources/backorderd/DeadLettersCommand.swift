@@ -106,7 +106,7 @@ extension ConfigOption {
     func openStateOnly() throws -> Store {
         let config = try load()
         do {
-            return try Store(directory: config.stateDirectory)
+            return try Store(directory: config.stateDirectory, decider: Decider(policy: config.policy.decision))
         } catch {
             FileHandle.standardError.write(Data("backorderd: \(error)\n".utf8))
             throw ExitCode.failure

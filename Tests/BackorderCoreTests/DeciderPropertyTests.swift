@@ -14,13 +14,13 @@ import Testing
     }
 
     /// Runs a history, checking the invariants after every step.
-    static func run(_ codes: [Int], policy: DecisionPolicy) -> Run {
+    static func run(_ codes: [Int], policy: DecisionPolicy, dates: Bool = false) -> Run {
         var r = Run(sim: Sim(policy))
         var everReady = Set<LineKey>()
         var toldDelays = Set<String>()
         var toldOverdue = Set<String>()
         var toldLongWait = Set<LineKey>()
-        for step in Script.steps(codes) {
+        for step in Script.steps(codes, dates: dates) {
             let events: [Event]
             // A new promise from the shop starts a new story: its slips are news again.
             if case .record(.backorder(let b)) = step, let old = r.sim.ws.lines[LineKey(order: b.order, line: b.line)],
@@ -42,14 +42,14 @@ import Testing
                     // FIFO: nothing earlier of the same position is still waiting.
                     if policy.allocation == .fifo {
                         for other in ws.lines.values where other.position == line.position && other.status == .waiting
-                            && (other.orderedAt, other.key.order, other.key.line) < (line.orderedAt, line.key.order, line.key.line) {
+                            && (other.orderedAt.raw, other.key.order, other.key.line) < (line.orderedAt.raw, line.key.order, line.key.line) {
                             r.violations.append("fifo: \(k) readied before \(other.key)")
                         }
                     }
                 case .delayed(let k, let to, _):
-                    if !toldDelays.insert("\(k)@\(to.milliseconds)").inserted { r.violations.append("slip told twice: \(k) to \(to)") }
+                    if !toldDelays.insert("\(k)@\(to.raw)").inserted { r.violations.append("slip told twice: \(k) to \(to)") }
                 case .overdue(let k, let est, _):
-                    if !toldOverdue.insert("\(k)@\(est.milliseconds)").inserted { r.violations.append("overdue told twice: \(k)") }
+                    if !toldOverdue.insert("\(k)@\(est.raw)").inserted { r.violations.append("overdue told twice: \(k)") }
                 case .longWait(let k, _):
                     if !toldLongWait.insert(k).inserted { r.violations.append("long wait told twice: \(k)") }
                 case .staff: break
@@ -77,10 +77,12 @@ import Testing
         return r
     }
 
-    @Test(arguments: [DecisionPolicy.Allocation.fifo, .fill])
-    func invariantsHold(allocation: DecisionPolicy.Allocation) async {
+    /// With `dates`, promises and arrivals are partly calendar dates.
+    @Test(arguments: [DecisionPolicy.Allocation.fifo, .fill], [false, true])
+    func invariantsHold(allocation: DecisionPolicy.Allocation, dates: Bool) async {
         await propertyCheck(count: 300, input: Self.histories) { codes in
-            let r = Self.run(codes, policy: DecisionPolicy(allocation: allocation, grace: .hours(12), longWait: .days(10), lowStockThreshold: 2))
+            let r = Self.run(codes, policy: DecisionPolicy(allocation: allocation, grace: .hours(12), longWait: .days(10), lowStockThreshold: 2),
+                             dates: dates)
             #expect(r.violations.isEmpty, "\(r.violations.prefix(3))")
         }
     }

@@ -26,11 +26,11 @@ import Testing
         let restock = try decode([("type", .string("restock")), ("po", .integer(77)), ("sku", .string("S")), ("quantity", .integer(10)),
                                   ("expected_at", .string("2026-12-05T00:00:00Z")), ("status", .string("received"))])
         #expect(restock == .restock(RestockChange(po: "77", key: PositionKey(sku: "S", location: "default"), quantity: 10,
-                                                  expectedAt: Instant(milliseconds: 1_796_428_800_000), status: .received)))
+                                                  expectedAt: .instant(Instant(milliseconds: 1_796_428_800_000)), status: .received)))
         guard case .backorder(let b) = try decode(Self.backorder) else { Issue.record("not a backorder"); return }
         #expect(b.line == "1")
         #expect(b.customer.locale == "en")
-        #expect(b.promisedAt == Instant(milliseconds: 1_796_083_200_000))
+        #expect(b.promisedAt == .day(CalendarDay(year: 2026, month: 12, day: 1)))
         #expect(try decode([("type", .string("order")), ("order", .string("O-1")), ("status", .string("cancelled"))])
                 == .order(OrderClose(order: "O-1", status: .cancelled)))
     }
@@ -87,11 +87,17 @@ import Testing
         #expect(r?.contains(expected) == true, "got \(r ?? "no error")")
     }
 
-    @Test func bareDatesUseTheConfiguredMidnight() throws {
-        let d = RecordDecoder(midnight: { _, _, _ in Instant(milliseconds: 42) })
-        let r = try d.decode(Fields(Self.backorder))
-        guard case .backorder(let b) = r else { Issue.record("not a backorder"); return }
-        #expect(b.promisedAt == Instant(milliseconds: 42))
+    @Test func bareDatesStayCalendarDates() throws {
+        var fields = Self.backorder
+        fields.removeAll { $0.0 == "promised_at" }
+        fields.append(("promised_at", .string("2026-12-10")))
+        guard case .backorder(let b) = try decode(fields) else { Issue.record("not a backorder"); return }
+        #expect(b.promisedAt == .day(CalendarDay(year: 2026, month: 12, day: 10)))
+        // `at` is an instant: a bare date there is its start in policy.timezone.
+        let berlin = RecordDecoder(calendar: DayCalendar(policyZone: "Berlin+1", offset: { _, _ in 3600 }))
+        fields.append(("at", .string("2026-12-10")))
+        guard case .backorder(let c) = try berlin.decode(Fields(fields)) else { Issue.record("not a backorder"); return }
+        #expect(c.at == Instant(milliseconds: 1_796_083_200_000 + 9 * 86_400_000 - 3_600_000))
     }
 
     @Test func unknownCustomerTimeZoneIsRejected() {

@@ -92,7 +92,7 @@ import TestSupport
     static func line(_ order: String, _ line: String = "1", sku: String = "S", at minute: Int64,
                      status: LineStatus = .waiting) -> OrderLine {
         OrderLine(key: LineKey(order: order, line: line), position: PositionKey(sku: sku, location: "L"), qty: 1,
-                  orderedAt: t0 + .minutes(minute), promisedAt: t0 + .days(3), estimate: t0 + .days(3), status: status,
+                  orderedAt: .instant(t0 + .minutes(minute)), promisedAt: .instant(t0 + .days(3)), estimate: .instant(t0 + .days(3)), status: status,
                   customer: nil, updatedAt: t0)
     }
 
@@ -103,11 +103,11 @@ import TestSupport
         for (i, m) in minutes.enumerated() { ws.load(Self.line("O-\(i)", at: m)) }
         let order = ws.waitingLines(of: PositionKey(sku: "S", location: "L"))
         #expect(order.count == 500)
-        #expect(order == order.sorted { ($0.orderedAt, $0.key.order, $0.key.line) < ($1.orderedAt, $1.key.order, $1.key.line) })
+        #expect(order == order.sorted { ($0.orderedAt.raw, $0.key.order, $0.key.line) < ($1.orderedAt.raw, $1.key.order, $1.key.line) })
         // A line put after the load lands in its place.
         ws.put(Self.line("O-new", at: 50))
         let after = ws.waitingLines(of: PositionKey(sku: "S", location: "L"))
-        #expect(after == after.sorted { ($0.orderedAt, $0.key.order) < ($1.orderedAt, $1.key.order) })
+        #expect(after == after.sorted { ($0.orderedAt.raw, $0.key.order) < ($1.orderedAt.raw, $1.key.order) })
         #expect(after.count == 501)
     }
 
@@ -185,7 +185,7 @@ import TestSupport
     @Test func aRestockAndALineMayComeBeforeTheirPositionExists() {
         var ws = WorkingSet()
         let key = PositionKey(sku: "X", location: "L")
-        ws.put(Restock(key: RestockKey(po: "P", position: key), quantity: 3, expectedAt: Self.t0 + .days(2), status: .open,
+        ws.put(Restock(key: RestockKey(po: "P", position: key), quantity: 3, expectedAt: .instant(Self.t0 + .days(2)), status: .open,
                        updatedAt: Self.t0))
         ws.put(Self.line("O", sku: "X", at: 0))
         #expect(ws.position(key) == nil, "a row made to hang them on is not a position")

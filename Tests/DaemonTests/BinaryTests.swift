@@ -204,3 +204,89 @@ extension BinaryTests {
         #expect((json["lines"] as? [String: Int])?.values.reduce(0, +) == 0, "replay changed no state")
     }
 }
+
+extension BinaryTests {
+    /// The days of the feed reach a customer west of UTC unchanged, in the e-mail text,
+    /// the SMS and the JSON body; a promise is not passed on its own morning.
+    @Test func aNewYorkCustomerReadsTheDaysOfTheFeed() throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        let customer = #"{"id":"C","name":"Ben","email":"ben@example.com","timezone":"America/New_York"}"#
+        let delay = root.file("delay.jsonl")
+        try Files.write(delay, """
+            {"type":"backorder","order":"O-NY","line":"1","sku":"MUG","qty":1,"ordered_at":"2026-11-25T15:00:00Z","promised_at":"2026-12-10","customer":\(customer)}
+            {"type":"restock","po":"P","sku":"MUG","quantity":5,"expected_at":"2026-12-15"}
+
+            """)
+        func messages(_ now: String, _ file: String) throws -> [[String: Any]] {
+            let r = try Binary.run(["replay", "--config", cfg, "--now", now, "--json", file])
+            #expect(r.code == 0, "\(r.err)")
+            return r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        let delayed = try messages("2026-12-01T00:00:00Z", delay)
+        #expect(delayed.map { $0["type"] as? String } == ["backorder.delayed"])
+        let data = try #require(delayed.first?["data"] as? [String: Any])
+        let line = try #require((data["lines"] as? [[String: Any]])?.first)
+        #expect(line["promised_at"] as? String == "2026-12-10")
+        #expect(line["expected_at"] as? String == "2026-12-15")
+        let message = try #require(data["message"] as? [String: String])
+        #expect(message["text"]?.contains("now expected Tuesday, December 15, 2026 (was Thursday, December 10, 2026)") == true,
+                "\(message["text"] ?? "")")
+        #expect(message["sms"]?.contains("new expected date Dec 15") == true, "\(message["sms"] ?? "")")
+
+        let overdue = root.file("overdue.jsonl")
+        try Files.write(overdue, """
+            {"type":"backorder","order":"O-NY","line":"1","sku":"MUG","qty":1,"ordered_at":"2026-11-25T15:00:00Z","promised_at":"2026-12-03","customer":\(customer)}
+
+            """)
+        #expect(try messages("2026-12-03T09:00:00Z", overdue).isEmpty, "the morning of the promised day tells nothing")
+        #expect(try messages("2026-12-04T04:59:59Z", overdue).isEmpty, "3 December is not over in New York")
+        let told = try messages("2026-12-04T05:00:00Z", overdue)
+        #expect(told.map { $0["type"] as? String } == ["backorder.overdue"])
+        let o = try #require(told.first?["data"] as? [String: Any])
+        #expect((o["lines"] as? [[String: Any]])?.first?["promised_at"] as? String == "2026-12-03")
+        let text = (o["message"] as? [String: String])?["text"] ?? ""
+        #expect(text.contains("(expected Thursday, December 3, 2026)"), "\(text)")
+    }
+}
+
+extension BinaryTests {
+    /// A state written by the release before calendar dates (Tests/Fixtures/v6-dates, with
+    /// how it was made) stored every bare date as midnight UTC. Opened by this build, its
+    /// lines are told the days of the feed: the New York customer whose estimate is
+    /// 15 December hears nothing until that day has ended in New York.
+    @Test func aStateFromTheReleaseBeforeDatesTellsTheRightDays() throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/v6-dates/backorderd.sqlite").path
+        try FileManager.default.createDirectory(atPath: root.path + "/state", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: fixture, toPath: root.path + "/state/backorderd.sqlite")
+        let empty = root.file("nothing.jsonl")
+        try Files.write(empty, "")
+        func told(_ now: String) throws -> [String: String] {
+            let r = try Binary.run(["replay", "--config", cfg, "--now", now, "--json", empty])
+            #expect(r.code == 0, "\(r.err)")
+            var out: [String: String] = [:]
+            for line in r.out.split(separator: "\n") {
+                guard let m = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let data = m["data"] as? [String: Any], let order = data["order"] as? String else { continue }
+                out[order] = m["type"] as? String
+            }
+            return out
+        }
+        // Before: O-INSTANT's promise (17:00 UTC on the 10th, an instant) has passed;
+        // O-MIDNIGHT was written as 2026-12-12T00:00:00Z and reads as that date (the
+        // documented rule), so it passes at the end of the 12th; O-NY's 15 December is
+        // not over in New York until 05:00 UTC on the 16th.
+        #expect(try told("2026-12-10T16:59:59Z") == [:])
+        #expect(try told("2026-12-10T17:00:00Z") == ["O-INSTANT": "backorder.overdue"])
+        #expect(try told("2026-12-12T23:59:59Z") == ["O-INSTANT": "backorder.overdue"])
+        #expect(try told("2026-12-16T04:59:59Z") == ["O-INSTANT": "backorder.overdue", "O-MIDNIGHT": "backorder.overdue"])
+        #expect(try told("2026-12-16T05:00:00Z")
+                == ["O-INSTANT": "backorder.overdue", "O-MIDNIGHT": "backorder.overdue", "O-NY": "backorder.overdue"])
+        let order = try Binary.run(["order", "--config", cfg, "O-NY"])
+        #expect(order.out.contains("promised 2026-12-10") || order.out.contains("2026-12-10"), "\(order.out)")
+        #expect(order.out.contains("2026-12-15"), "\(order.out)")
+    }
+}

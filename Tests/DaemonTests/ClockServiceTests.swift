@@ -12,7 +12,7 @@ import Testing
     func overdueStore(_ root: TempDirectory) throws -> Store {
         let store = try Store(directory: root.sub("state"), subscriptions: [Subscription(endpoint: "email", events: ["backorder.overdue"])])
         let line = BackorderLine(order: "O-1", line: "1", key: PositionKey(sku: "A", location: "store"), qty: 1,
-                                 orderedAt: Script.t0, promisedAt: Script.t0 + .days(1),
+                                 orderedAt: .instant(Script.t0), promisedAt: .instant(Script.t0 + .days(1)),
                                  customer: Customer(id: "C", name: "Ana", email: "ana@example.com", phone: "+15551234567"))
         try store.applyBatch(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: 1, line: 1),
                                          records: [LocatedRecord(line: 1, record: .backorder(line))], readAt: Script.t0))

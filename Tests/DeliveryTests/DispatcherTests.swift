@@ -33,7 +33,7 @@ final class DispatchHarness: @unchecked Sendable {
         for _ in 0..<n {
             orders += 1
             records.append(LocatedRecord(line: 1, record: .backorder(BackorderLine(
-                order: "O-\(orders)", line: "1", key: key, qty: 1, orderedAt: Script.t0, promisedAt: Script.t0 + .days(9),
+                order: "O-\(orders)", line: "1", key: key, qty: 1, orderedAt: .instant(Script.t0), promisedAt: .instant(Script.t0 + .days(9)),
                 customer: Customer(id: "C\(orders)", name: "N", email: "n@example.com")))))
         }
         records.append(LocatedRecord(line: 1, record: .stock(StockChange(key: key, kind: .delta(Int64(n))))))
@@ -302,15 +302,15 @@ enum EventType {
         // One order, two lines on two SKUs: partially ready, then a delay for the other line.
         let b = PositionKey(sku: "B", location: "store")
         func line(_ n: String, _ key: PositionKey) -> LocatedRecord {
-            LocatedRecord(line: 1, record: .backorder(BackorderLine(order: "O-9", line: n, key: key, qty: 1, orderedAt: Script.t0,
-                                                                   promisedAt: Script.t0 + .days(9), customer: Customer(id: "C"))))
+            LocatedRecord(line: 1, record: .backorder(BackorderLine(order: "O-9", line: n, key: key, qty: 1, orderedAt: .instant(Script.t0),
+                                                                   promisedAt: .instant(Script.t0 + .days(9)), customer: Customer(id: "C"))))
         }
         func batch(_ r: [LocatedRecord]) -> IngestBatch {
             IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1), records: r, readAt: DispatchHarness.wallClock())
         }
         _ = try h.store.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
         _ = try h.store.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
-                                                                                       expectedAt: Script.t0 + .days(20))))]))
+                                                                                       expectedAt: .instant(Script.t0 + .days(20)))))]))
         h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(100))
         try await h.waitFor("both delivered") { $0.count == 2 && $0.allSatisfy { $0.state == "delivered" } }
         await h.stop()

@@ -43,6 +43,29 @@ import Testing
         #expect(m.sms.contains("cancel"))
     }
 
+    /// A customer west of UTC reads the days of the feed: a date is shown as that date,
+    /// an instant as its date in the customer's zone.
+    @Test(arguments: ["America/New_York", "Pacific/Pago_Pago", "Pacific/Kiritimati", "UTC"])
+    func aDateIsShownAsThatDateInEveryZone(zone: String) throws {
+        let r = try TemplateRenderer(defaultTimeZone: "UTC")
+        let line = NoticeLine(line: "1", sku: "MUG", qty: 1, location: "store", promisedAt: .day(CalendarDay(year: 2026, month: 12, day: 10)),
+                              expectedAt: .day(CalendarDay(year: 2026, month: 12, day: 15)))
+        let c = CustomerNotice(order: "O-1", customer: Customer(id: "C", name: "Ben", timezone: zone), lines: [line], remaining: [],
+                               cancelURL: "https://shop.example.com/c")
+        let m = try r.render(Notice(type: "backorder.delayed", orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
+                                    idSeed: "x", content: .customer(c), lineKeys: ["1"]))
+        #expect(m.text.contains("now expected Tuesday, December 15, 2026 (was Thursday, December 10, 2026)"), "\(m.text)")
+        #expect(m.sms.contains("new expected date Dec 15"), "\(m.sms)")
+        #expect(m.subject.contains("December 15, 2026"))
+        // An instant: 2026-12-15T03:00Z is still the 14th in New York.
+        var instant = c
+        instant.lines[0].expectedAt = .instant(Instant(milliseconds: 1_796_083_200_000 + 14 * 86_400_000 + 3 * 3_600_000))
+        let n = try r.render(Notice(type: "backorder.delayed", orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
+                                    idSeed: "x", content: .customer(instant), lineKeys: ["1"]))
+        let west = zone == "America/New_York" || zone == "Pacific/Pago_Pago"
+        #expect(n.text.contains(west ? "now expected Monday, December 14, 2026" : "now expected Tuesday, December 15, 2026"), "\(n.text)")
+    }
+
     @Test func anOverdueNoticeWithoutADateSaysNoneIsKnown() throws {
         let r = try TemplateRenderer()
         let n = TemplateRenderer.samples(locale: "en").first { $0.type == "backorder.overdue" }!

@@ -34,7 +34,7 @@ import Testing
         let dir = root.sub("state")
         do {
             let old = try DatabaseQueue(path: dir + "/" + Store.databaseName)
-            try Schema.migrator.migrate(old, upTo: "v1-initial")
+            try Schema.migrator(calendar: DayCalendar()).migrate(old, upTo: "v1-initial")
             try old.write { db in
                 try db.execute(sql: """
                     INSERT INTO outbox (webhook_id, endpoint, order_key, type, body, created_at, next_attempt_at)
@@ -158,9 +158,9 @@ import Testing
             let key = PositionKey(sku: "S", location: "L")
             try store.apply(batch([
                 .stock(StockChange(key: key, kind: .onHand(5))),
-                .restock(RestockChange(po: "P", key: key, quantity: 3, expectedAt: Instant(milliseconds: 9))),
-                .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 2, orderedAt: Instant(milliseconds: 1),
-                                         promisedAt: Instant(milliseconds: 2),
+                .restock(RestockChange(po: "P", key: key, quantity: 3, expectedAt: .instant(Instant(milliseconds: 9)))),
+                .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 2, orderedAt: .instant(Instant(milliseconds: 1)),
+                                         promisedAt: .instant(Instant(milliseconds: 2)),
                                          customer: Customer(id: "C", name: "Ana", email: "a@x.io", phone: "+1555", locale: "pt-BR", timezone: "Europe/Lisbon"))),
             ], line: 4, offset: 300, rejects: [Reject(file: "a.jsonl", line: 4, reason: "bad", raw: [0x61, 0xFF])]))
         }
@@ -227,8 +227,8 @@ import Testing
         let dir = root.path + "/state"
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
-        let applied = try store.writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
-        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page", "v5-delivery-attempts", "v6-no-deadline-index"])
+        let applied = try store.writer.read { db in try Schema.migrator(calendar: DayCalendar()).appliedIdentifiers(db) }
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page", "v5-delivery-attempts", "v6-no-deadline-index", "v7-calendar-dates"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }

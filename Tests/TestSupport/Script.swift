@@ -10,7 +10,14 @@ public enum Script {
 
     public static let t0 = Instant(milliseconds: 1_796_083_200_000)  // 2026-12-01T00:00:00Z
 
-    public static func steps(_ codes: [Int]) -> [Step] {
+    /// With `dates`, some promises and purchase order arrivals are calendar dates (the
+    /// day the instant falls on in UTC), as shops mostly send them.
+    public static func steps(_ codes: [Int], dates: Bool = false) -> [Step] {
+        func moment(_ i: Instant, _ c: Int) -> Moment {
+            guard dates, (c / 7) % 3 != 0 else { return .instant(i) }
+            let ms = i.milliseconds
+            return .day(CalendarDay(number: (ms >= 0 ? ms : ms - 86_399_999) / 86_400_000))
+        }
         var out: [Step] = []
         for (i, c) in codes.enumerated() {
             let at = t0 + .hours(Int64(i) * 6)
@@ -24,13 +31,15 @@ public enum Script {
             case 4:
                 let status: RestockChange.Status = (c / 2400) % 5 == 0 ? .received : .open
                 out.append(.record(.restock(RestockChange(po: "P\((c / 10) % 3)", key: key, quantity: Int64(1 + (c / 30) % 4),
-                                                          expectedAt: at + .days(Int64((c / 120) % 20) - 2), status: status, at: at))))
+                                                          expectedAt: moment(at + .days(Int64((c / 120) % 20) - 2), c),
+                                                          status: status, at: at))))
             case 5, 6, 7:
                 let o = (c / 20) % 6
-                let ordered = t0 + .hours(Int64(o))
+                let ordered: Instant = t0 + .hours(Int64(o))
+                let promised: Moment = moment(ordered + .days(Int64(2 + (c / 720) % 4)), c)
                 out.append(.record(.backorder(BackorderLine(
-                    order: order, line: "\((c / 120) % 2 + 1)", key: key, qty: Int64(1 + (c / 240) % 3), orderedAt: ordered,
-                    promisedAt: ordered + .days(Int64(2 + (c / 720) % 4)),
+                    order: order, line: "\((c / 120) % 2 + 1)", key: key, qty: Int64(1 + (c / 240) % 3), orderedAt: .instant(ordered),
+                    promisedAt: promised,
                     customer: Customer(id: "C-\(o)", name: "Customer \(o)", email: "c\(o)@example.com"), at: at))))
             case 8:
                 let status: OrderClose.Status = (c / 10) % 2 == 0 ? .fulfilled : .cancelled
@@ -47,8 +56,8 @@ public enum Script {
 
     /// The change-file line for a record, as a producer would write it.
     public static func jsonLine(_ r: Record) -> String {
-        func t(_ i: Instant) -> String { "\"\(RFC3339.format(i))\"" }
-        func at(_ i: Instant?) -> String { i.map { ",\"at\":\(t($0))" } ?? "" }
+        func t(_ m: Moment) -> String { "\"\(m)\"" }
+        func at(_ i: Instant?) -> String { i.map { ",\"at\":\(t(.instant($0)))" } ?? "" }
         switch r {
         case .stock(let s):
             switch s.kind {
