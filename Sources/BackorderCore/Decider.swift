@@ -5,6 +5,9 @@
 /// its batch was read; a clock wake passes the time it woke at.
 public struct Decider: Sendable {
     public var policy: DecisionPolicy
+    /// Waiting lists at least this long keep a `TailProjection` (tests set it to compare
+    /// with and without).
+    var tailMinimum = TailProjection.minimumLines
 
     public init(policy: DecisionPolicy = DecisionPolicy()) {
         self.policy = policy
@@ -181,6 +184,12 @@ public struct Decider: Sendable {
         let now = max(recordTime, p.updatedAt)
         p.updatedAt = now
         let row = ws.positionRowMaking(key)
+        // Only lines appended since the last settle, nothing to allocate and no projected
+        // date passed: the lines before stand as they were (`TailProjection`).
+        if p.available <= 0, let tail = ws.tail(row), now.milliseconds < tail.passAt {
+            settleAppended(key, row: row, tail: tail, position: p, now: now, ws: &ws, events: &events)
+            return
+        }
         var waiting = ws.waitingRowsInOrder(of: key)
         // Allocation: first come, first served.
         var readied = false
@@ -210,43 +219,16 @@ public struct Decider: Sendable {
         // order. Lines past the last one that had a date, once the supply is used up, keep
         // their unknown date: they need no visit.
         let restocks = ws.openRestocks(of: key)
-        var onHandLeft = max(0, p.available)
-        var r = 0
-        var rLeft = restocks.first?.quantity ?? 0
+        var supply = Supply(shelf: max(0, p.available), restock: 0, restockLeft: restocks.first?.quantity ?? 0)
         let previousPrefix = ws.projectedPrefix(row) ?? waiting.count
         var prefix = 0
+        var passAt = Int64.max
         i = 0
-        while i < waiting.count, onHandLeft > 0 || r < restocks.count || i < previousPrefix {
-            var line = ws.line(at: waiting[i])
-            var need = line.qty
-            let fromShelf = min(onHandLeft, need)
-            onHandLeft -= fromShelf
-            need -= fromShelf
-            var date: Moment? = nil
-            while need > 0, r < restocks.count {
-                let take = min(rLeft, need)
-                need -= take
-                rLeft -= take
-                date = restocks[r].expectedAt
-                if rLeft == 0 {
-                    r += 1
-                    rLeft = r < restocks.count ? restocks[r].quantity : 0
-                }
+        while i < waiting.count, supply.shelf > 0 || supply.restock < restocks.count || i < previousPrefix {
+            if let d = project(waiting[i], supply: &supply, restocks: restocks, now: now, ws: &ws, events: &events) {
+                prefix = i + 1
+                passAt = min(passAt, d.milliseconds)
             }
-            var projected = need == 0 ? date : nil
-            // Past dates are unknown; "now" never runs back for the line either (it may
-            // have moved from a position whose clock was further on).
-            if let d = projected, policy.calendar.hasPassed(d, at: max(now, line.updatedAt), in: line.zone) { projected = nil }
-            if projected != nil { prefix = i + 1 }
-            var changed = line.projected != projected
-            line.projected = projected
-            if let d = projected, line.estimate.map({ policy.calendar.isLater(d, than: $0, in: line.zone) }) ?? true {
-                events.append(.delayed(line.key, to: d, at: now))
-                line.estimate = d
-                line.deadline = deadline(of: line)
-                changed = true
-            }
-            if changed { ws.put(line, at: waiting[i]) }
             i += 1
         }
         ws.setProjectedPrefix(row, prefix)
@@ -255,6 +237,77 @@ public struct Decider: Sendable {
         alerts(&p, now: now, waiting: { waiting.reduce(0) { min($0 + ws.qty(at: $1), QuantityLimit.position) } },
                nextRestock: restocks.first?.expectedAt, events: &events)
         ws.put(p)
+        // Lines past where the walk stopped take nothing: the supply left is the tail's.
+        if waiting.count >= tailMinimum {
+            ws.setTail(row, TailProjection(supply: supply, passAt: passAt, count: waiting.count, prefix: prefix))
+        } else {
+            ws.dropTail(Int(row))
+        }
+    }
+
+    /// `settle` for a position whose list only grew at its end since its last settle:
+    /// the appended lines are projected from the supply their predecessors left.
+    private func settleAppended(_ key: PositionKey, row: Int32, tail: TailProjection, position: Position, now: Instant,
+                                ws: inout WorkingSet, events: inout [Event]) {
+        var p = position
+        var t = tail
+        let restocks = ws.openRestocks(of: key)
+        if t.firstAppended != -1 {
+            for r in ws.rows(from: t.firstAppended) {
+                t.count += 1
+                if let d = project(r, supply: &t.supply, restocks: restocks, now: now, ws: &ws, events: &events) {
+                    t.prefix = t.count
+                    t.passAt = min(t.passAt, d.milliseconds)
+                }
+            }
+            t.firstAppended = -1
+        }
+        ws.setProjectedPrefix(row, t.prefix)
+        p.waitingLines = Int64(t.count)
+        p.openRestocks = Int64(restocks.count)
+        alerts(&p, now: now, waiting: { Self.waitingUnits(key, ws) }, nextRestock: restocks.first?.expectedAt, events: &events)
+        ws.put(p)
+        ws.setTail(row, t)
+    }
+
+    private static func waitingUnits(_ key: PositionKey, _ ws: WorkingSet) -> Int64 {
+        ws.waitingRows(of: key).reduce(0) { min($0 + ws.qty(at: $1), QuantityLimit.position) }
+    }
+
+    /// Projects one waiting line from the supply left before it, tells a delay, and
+    /// returns when its projected date passes (nil when it has none).
+    private func project(_ row: Int32, supply: inout Supply, restocks: [Restock], now: Instant, ws: inout WorkingSet,
+                         events: inout [Event]) -> Instant? {
+        var line = ws.line(at: row)
+        var need = line.qty
+        let fromShelf = min(supply.shelf, need)
+        supply.shelf -= fromShelf
+        need -= fromShelf
+        var date: Moment? = nil
+        while need > 0, supply.restock < restocks.count {
+            let take = min(supply.restockLeft, need)
+            need -= take
+            supply.restockLeft -= take
+            date = restocks[supply.restock].expectedAt
+            if supply.restockLeft == 0 {
+                supply.restock += 1
+                supply.restockLeft = supply.restock < restocks.count ? restocks[supply.restock].quantity : 0
+            }
+        }
+        var projected = need == 0 ? date : nil
+        // Past dates are unknown; "now" never runs back for the line either (it may
+        // have moved from a position whose clock was further on).
+        if let d = projected, policy.calendar.hasPassed(d, at: max(now, line.updatedAt), in: line.zone) { projected = nil }
+        var changed = line.projected != projected
+        line.projected = projected
+        if let d = projected, line.estimate.map({ policy.calendar.isLater(d, than: $0, in: line.zone) }) ?? true {
+            events.append(.delayed(line.key, to: d, at: now))
+            line.estimate = d
+            line.deadline = deadline(of: line)
+            changed = true
+        }
+        if changed { ws.put(line, at: row) }
+        return projected.map { policy.calendar.passes($0, in: line.zone) }
     }
 
     /// Edge-triggered staff alerts, armed once the position is seen at or above the threshold.

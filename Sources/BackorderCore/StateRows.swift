@@ -28,6 +28,8 @@ struct PositionRow: Sendable {
     var dirty = false
     /// The waiting list was loaded in file order and must be sorted before use.
     var unsorted = false
+    /// `WorkingSet.tails` holds a `TailProjection` for this position.
+    var hasTail = false
 
     init(sku: Int32, location: Int32) {
         self.sku = sku

@@ -29,6 +29,12 @@ public struct WorkingSet: Sendable {
     /// Positions set by a record or loaded (rows made only to hang lines on are not).
     private(set) var positionCount = 0
 
+    /// Tail projections of long waiting lists, by position row (`TailProjection`).
+    var tails: [Int32: TailProjection] = [:]
+    /// Whether a line linked into a list keeps an empty projected prefix and is put
+    /// before the head at once (tests turn it off to compare).
+    var quickLinks = true
+
     var changedPositions: [Int32] = []
     var changedLines: [Int32] = []
     var changedRestocks: [Int32] = []
@@ -71,6 +77,7 @@ public struct WorkingSet: Sendable {
         let r = insertRow(l)
         if l.status == .waiting {
             let p = Int(lineRows[Int(r)].position)
+            dropTail(p)
             appendWaiting(r, to: p)
             positionRows[p].unsorted = true
         }
@@ -196,6 +203,7 @@ public struct WorkingSet: Sendable {
     mutating func put(_ p: Position) {
         let r = positionRowMaking(p.key)
         if positionRows[Int(r)].exists, holds(p, at: r) { return }
+        if positionRows[Int(r)].onHand != p.onHand || positionRows[Int(r)].reserved != p.reserved { dropTail(Int(r)) }
         set(p, at: r)
         markChanged(position: r)
     }
@@ -223,6 +231,8 @@ public struct WorkingSet: Sendable {
             return
         }
         noteDeadline(oldWaiting: old.status == LineRow.waiting, oldDeadline: old.deadline, new: l)
+        // A waiting line that changes changes its list's projections.
+        if old.status == LineRow.waiting { dropTail(Int(old.position)) }
         let wasWaiting = old.status == LineRow.waiting, isWaiting = status == LineRow.waiting
         let moved = old.position != p || old.orderedAt != l.orderedAt.raw
         if wasWaiting, !isWaiting || moved { unlinkWaiting(r) }
@@ -242,12 +252,14 @@ public struct WorkingSet: Sendable {
                old.status == RestockRow.code(r.status) {
                 return
             }
+            dropTail(Int(p))
             restockRows[Int(row)].quantity = r.quantity
             restockRows[Int(row)].expectedAt = r.expectedAt.raw
             restockRows[Int(row)].updatedAt = r.updatedAt.milliseconds
             restockRows[Int(row)].status = RestockRow.code(r.status)
             markChanged(restock: row)
         } else {
+            dropTail(Int(p))
             markChanged(restock: insertRow(r))
         }
     }
@@ -549,14 +561,24 @@ extension WorkingSet {
     private mutating func linkWaiting(_ r: Int32) {
         let p = Int(lineRows[Int(r)].position)
         if positionRows[p].unsorted { sortWaiting(p) }
-        positionRows[p].projectedPrefix = -1
+        // A list none of whose lines has a projected date keeps that count (0) when a line
+        // without one joins it; otherwise the next settle walks the list.
+        if !(quickLinks && positionRows[p].projectedPrefix == 0 && lineRows[Int(r)].projected == .min) {
+            positionRows[p].projectedPrefix = -1
+        }
         var after = positionRows[p].waitTail
-        while after != -1, ranksBefore(r, after) { after = lineRows[Int(after)].prevWaiting }
+        // Before the head: at once (a feed written newest first); else from the end.
+        if quickLinks, positionRows[p].waitHead != -1, ranksBefore(r, positionRows[p].waitHead) {
+            after = -1
+        } else {
+            while after != -1, ranksBefore(r, after) { after = lineRows[Int(after)].prevWaiting }
+        }
         let next = after == -1 ? positionRows[p].waitHead : lineRows[Int(after)].nextWaiting
         lineRows[Int(r)].prevWaiting = after
         lineRows[Int(r)].nextWaiting = next
         if after == -1 { positionRows[p].waitHead = r } else { lineRows[Int(after)].nextWaiting = r }
         if next == -1 { positionRows[p].waitTail = r } else { lineRows[Int(next)].prevWaiting = r }
+        noteLinked(r, position: p, atEnd: next == -1)
     }
 
     private mutating func appendWaiting(_ r: Int32, to p: Int) {
@@ -571,6 +593,7 @@ extension WorkingSet {
     private mutating func unlinkWaiting(_ r: Int32) {
         let p = Int(lineRows[Int(r)].position)
         positionRows[p].projectedPrefix = -1
+        dropTail(p)
         let prev = lineRows[Int(r)].prevWaiting, next = lineRows[Int(r)].nextWaiting
         if prev == -1 { positionRows[p].waitHead = next } else { lineRows[Int(prev)].nextWaiting = next }
         if next == -1 { positionRows[p].waitTail = prev } else { lineRows[Int(next)].prevWaiting = prev }
@@ -587,6 +610,7 @@ extension WorkingSet {
             r = lineRows[Int(r)].nextWaiting
         }
         rows.sort { ranksBefore($0, $1) }
+        dropTail(p)
         positionRows[p].waitHead = -1
         positionRows[p].waitTail = -1
         for r in rows { appendWaiting(r, to: p) }
