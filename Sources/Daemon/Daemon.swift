@@ -24,7 +24,12 @@ public enum Daemon {
         defer { withExtendedLifetime(lock) {} }
         let store = try openStore(config, logger: logger)
         let loading = ContinuousClock.now
-        let loaded = try store.loadState()
+        let loaded: (positions: Int, lines: Int, restocks: Int)
+        do {
+            loaded = try store.loadState()
+        } catch {
+            throw store.refusalIfCorrupt(error)
+        }
         logger.info("state_loaded", metadata: ["positions": "\(loaded.positions)", "lines": "\(loaded.lines)",
                                                "purchase_orders": "\(loaded.restocks)",
                                                "ms": "\((ContinuousClock.now - loading).milliseconds)"])

@@ -179,6 +179,12 @@ enum Schema {
         m.registerMigration("v7-calendar-dates") { db in
             try DateMigration(calendar: calendar).run(db)
         }
+        // The state's id, kept in backorderd.state-id beside the file too (StateIdentity):
+        // a directory that held a state knows when its file is gone or replaced.
+        m.registerMigration("v8-state-id") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('state_id', ?)", arguments: [StateIdentity.newID()])
+        }
         return m
     }
 }

@@ -81,6 +81,14 @@ public final class Store: IngestSink, @unchecked Sendable {
         _ = SQLiteProcess.configured
         try Self.prepareDirectory(directory)
         let path = directory + "/" + Self.databaseName
+        let marker = StateIdentity.read(directory)
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        if let marker, !exists || st.st_size == 0 {
+            throw StateRefusal(description: "the state directory \(directory) held a state (id \(marker.id), made \(marker.created)), "
+                               + "but \(path) is \(exists ? "empty" : "missing"); nothing was started, so nothing is sent twice. "
+                               + StateRefusal.advice(directory))
+        }
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw StoreError.setup("cannot create \(path): \(String(cString: strerror(errno))) (check state.directory and its owner)")
@@ -107,7 +115,18 @@ public final class Store: IngestSink, @unchecked Sendable {
             writer = try DatabasePool(path: path, configuration: config)
             try Schema.migrator(calendar: decider.policy.calendar).migrate(writer)
         } catch {
+            if StateIdentity.isCorruption(error) { throw Self.corrupt(path, error) }
             throw StoreError.setup("cannot open the state database \(path): \(error)")
+        }
+        let id = try writer.read(StateIdentity.id) ?? ""
+        if let marker {
+            guard marker.id == id else {
+                throw StateRefusal(description: "\(path) holds another state (id \(id)) than the one the state directory \(directory) "
+                                   + "held (id \(marker.id), made \(marker.created)). If you restored it there on purpose, delete "
+                                   + "\(directory)/\(StateIdentity.fileName) and start again. " + StateRefusal.advice(directory))
+            }
+        } else {
+            try StateIdentity.write(.init(id: id, created: RFC3339.format(clock())), to: directory)
         }
         rejects = try RejectLog(path: directory + "/rejected.jsonl")
     }

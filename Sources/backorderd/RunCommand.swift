@@ -1,6 +1,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Store
 
 /// `backorderd run`: the daemon, in the foreground.
 struct RunCommand: AsyncParsableCommand {
@@ -15,7 +16,8 @@ struct RunCommand: AsyncParsableCommand {
             try await Daemon.run(config: config, logger: logger)
         } catch {
             logger.critical("fatal", metadata: ["error": "\(error)"])
-            throw ExitCode.failure
+            // A state the operator must restore or reset: a restart would fail the same way.
+            throw error is StateRefusal ? ExitCode(Daemon.exitConfig) : ExitCode.failure
         }
     }
 }

@@ -149,6 +149,14 @@ extension BinaryTests {
         #expect(err.contains("another backorderd (pid \(first.processIdentifier)) is running on the state directory /"), "\(err)")
         #expect(err.contains("stop it first, or give this one a state.directory of its own"))
         #expect(first.isRunning)
+        // The lock file deleted under the first: the directory itself is still locked.
+        try FileManager.default.removeItem(atPath: root.path + "/state/backorderd.lock")
+        let afterDelete = try Binary.start(["run", "--config", cfg], logPath: root.file("after-delete.log"))
+        defer { if afterDelete.isRunning { kill(afterDelete.processIdentifier, SIGKILL) } }
+        try await eventually("the one after the delete stops") { !afterDelete.isRunning }
+        #expect(afterDelete.terminationStatus != 0)
+        #expect(Files.read(root.file("after-delete.log")).contains("is running on the state directory"))
+        #expect(first.isRunning)
         try Files.drop(root.path + "/inbox/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n")
         let key = PositionKey(sku: "S", location: "default")
         let state = try Store(directory: root.path + "/state")
@@ -288,5 +296,70 @@ extension BinaryTests {
         let order = try Binary.run(["order", "--config", cfg, "O-NY"])
         #expect(order.out.contains("promised 2026-12-10") || order.out.contains("2026-12-10"), "\(order.out)")
         #expect(order.out.contains("2026-12-15"), "\(order.out)")
+    }
+}
+
+extension BinaryTests {
+    /// A state directory that held a state refuses to start without it — missing, empty
+    /// or damaged — with exit 78 (systemd's restart loop stops) and a message naming the
+    /// file and the choices; `reset-state --yes` is the deliberate fresh start.
+    @Test func aLostOrDamagedStateIsRefusedNotStartedAfresh() async throws {
+        let root = TempDirectory()
+        let cfg = try Self.config(root)
+        let state = root.path + "/state"
+        let db = state + "/backorderd.sqlite"
+        let log = root.file("daemon.log")
+        let first = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        try await eventually("ready") { Files.read(log).contains("event=ready") }
+        try Files.drop(root.path + "/inbox/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n")
+        try await eventually("applied") { CrashTests.appliedLines(state) >= 1 }
+        kill(first.processIdentifier, SIGTERM)
+        try await eventually("stopped") { !first.isRunning }
+        #expect(FileManager.default.fileExists(atPath: state + "/backorderd.state-id"))
+        let saved = try Data(contentsOf: URL(fileURLWithPath: db))
+
+        func start(_ name: String) async throws -> (code: Int32, log: String) {
+            let p = try Binary.start(["run", "--config", cfg], logPath: root.file(name))
+            defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+            try await eventually("\(name) stops") { !p.isRunning }
+            return (p.terminationStatus, Files.read(root.file(name)))
+        }
+        for name in ["backorderd.sqlite", "backorderd.sqlite-wal", "backorderd.sqlite-shm"] { try? FileManager.default.removeItem(atPath: state + "/" + name) }
+        let missing = try await start("missing.log")
+        #expect(missing.code == 78)
+        #expect(missing.log.contains("/state/backorderd.sqlite is missing"), "\(missing.log)")
+        #expect(missing.log.contains("backorderd reset-state"))
+        #expect(!FileManager.default.fileExists(atPath: db) || (try? Data(contentsOf: URL(fileURLWithPath: db)))?.isEmpty == true)
+
+        try Data().write(to: URL(fileURLWithPath: db))
+        let empty = try await start("empty.log")
+        #expect(empty.code == 78)
+        #expect(empty.log.contains("/state/backorderd.sqlite is empty"), "\(empty.log)")
+
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: db))
+        let damaged = try await start("damaged.log")
+        #expect(damaged.code == 78)
+        #expect(damaged.log.contains("/state/backorderd.sqlite is damaged"), "\(damaged.log)")
+
+        // Restored from the backup (the same state): it starts, with its data.
+        try saved.write(to: URL(fileURLWithPath: db))
+        let restored = try Binary.run(["status", "--config", cfg, "--json"])
+        #expect(restored.code == 0, "\(restored.err)")
+        #expect(restored.out.contains("a.jsonl"), "\(restored.out)")
+
+        // Or deliberately afresh.
+        try Data().write(to: URL(fileURLWithPath: db))
+        let dry = try Binary.run(["reset-state", "--config", cfg])
+        #expect(dry.out.contains("run again with --yes"))
+        #expect(try await start("still.log").code == 78, "without --yes nothing changed")
+        let reset = try Binary.run(["reset-state", "--config", cfg, "--yes"])
+        #expect(reset.code == 0, "\(reset.err)")
+        #expect(reset.out.contains("/state/backorderd.sqlite.set-aside-"), "\(reset.out)")
+        let fresh = try Binary.start(["run", "--config", cfg], logPath: root.file("fresh.log"))
+        defer { if fresh.isRunning { kill(fresh.processIdentifier, SIGKILL) } }
+        try await eventually("fresh ready") { Files.read(root.file("fresh.log")).contains("event=ready") }
+        kill(fresh.processIdentifier, SIGTERM)
+        try await eventually("fresh stops") { !fresh.isRunning }
     }
 }

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GRDB
+
+/// What makes a state directory remember that it held a state.
+///
+/// Everything the daemon decided is in `backorderd.sqlite`; if that file is lost or
+/// emptied, a daemon that simply started afresh would re-read every change file still
+/// in the inbox and send every message again. So a state gets an id when it is made,
+/// kept twice: in the database (`meta.state_id`) and in `backorderd.state-id` beside it.
+/// Opening a directory whose id file names a state that is no longer there — the
+/// database missing, empty, or another state's — is refused (`StateRefusal`), and so is
+/// a database SQLite calls corrupt; the operator restores the backup or says, with
+/// `backorderd reset-state`, that starting afresh is meant.
+enum StateIdentity {
+    static let fileName = "backorderd.state-id"
+
+    /// The id file's contents: `id=…` and `created=…` lines.
+    struct Marker: Equatable {
+        var id: String
+        var created: String
+    }
+
+    static func read(_ directory: String) -> Marker? {
+        guard let text = try? String(contentsOfFile: directory + "/" + fileName, encoding: .utf8) else { return nil }
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        guard let id = fields["id"], !id.isEmpty else { return nil }
+        return Marker(id: id, created: fields["created"] ?? "")
+    }
+
+    /// Writes the id file atomically (a temporary file, fsync, rename, fsync of the directory).
+    static func write(_ m: Marker, to directory: String) throws {
+        let path = directory + "/" + fileName
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw StoreError.setup("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        let bytes = Array("id=\(m.id)\ncreated=\(m.created)\n".utf8)
+        let ok = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            throw StoreError.setup("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// A new random id (128 bits, hex).
+    static func newID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let s = String(g.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+    }
+
+    /// The database's id, made by the migration that added it.
+    static func id(in db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'state_id'")
+    }
+
+    /// Whether an error from opening a database says the file is not a usable database.
+    static func isCorruption(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
+    }
+}
+
+/// A state directory the daemon must not open as it is: the operator decides.
+/// `run` exits 78 on it, which the unit's `RestartPreventExitStatus` takes as final.
+public struct StateRefusal: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    static func advice(_ directory: String) -> String {
+        "Restore the state from your backup (docs/operations.md, \"Backup and restore\"), or, to start afresh on purpose "
+            + "(every change file still in the inbox is read again and its messages sent again), run "
+            + "`backorderd reset-state --config FILE --yes`, which sets the old files aside in \(directory)"
+    }
+}
+
+extension Store {
+    /// The refusal for a database SQLite cannot read.
+    static func corrupt(_ path: String, _ error: any Error) -> StateRefusal {
+        StateRefusal(description: "\(path) is damaged (\(error)); it was not changed. "
+                     + StateRefusal.advice((path as NSString).deletingLastPathComponent))
+    }
+
+    /// `error` as the operator must see it: a refusal when it says the database is damaged.
+    public func refusalIfCorrupt(_ error: any Error) -> any Error {
+        StateIdentity.isCorruption(error) ? Self.corrupt(directory + "/" + Self.databaseName, error) : error
+    }
+
+    /// Sets the state files of `directory` aside (renamed with `suffix`) and forgets its
+    /// id, so that the next start makes a new, empty state. Returns the files moved.
+    /// The caller holds the directory's `StateLock`.
+    public static func setAside(_ directory: String, suffix: String) throws -> [String] {
+        var moved: [String] = []
+        for name in [databaseName, databaseName + "-wal", databaseName + "-shm", StateIdentity.fileName] {
+            let path = directory + "/" + name
+            guard access(path, F_OK) == 0 else { continue }
+            let to = path + "." + suffix
+            guard rename(path, to) == 0 else {
+                throw StoreError.setup("cannot rename \(path) to \(to): \(String(cString: strerror(errno)))")
+            }
+            moved.append(to)
+        }
+        return moved
+    }
+}
