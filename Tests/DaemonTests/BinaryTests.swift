@@ -19,7 +19,7 @@ import Testing
         return path
     }
 
-    @Test func checkListsEveryProblemAndExits78() throws {
+    @Test func checkListsEveryProblemAndExits78() async throws {
         let root = TempDirectory()
         try Files.write(root.file("bad.toml"), """
             [inbox]
@@ -32,13 +32,13 @@ import Testing
             secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
             events = ["backorder.ready"]
             """)
-        let r = try Binary.run(["check", "--config", root.file("bad.toml")])
+        let r = try await Binary.run(["check", "--config", root.file("bad.toml")])
         #expect(r.code == 78)
         for key in ["inbox.directory", "inbox.settle", "state.directory", "policy.allocation", "endpoints[0].url"] {
             #expect(r.err.contains("- \(key):"), "\(key) missing from: \(r.err)")
         }
         #expect(!r.err.contains("MfKQ9r8"))
-        let run = try Binary.run(["run", "--config", root.file("bad.toml")])
+        let run = try await Binary.run(["run", "--config", root.file("bad.toml")])
         #expect(run.code == 78)
     }
 
@@ -52,37 +52,37 @@ import Testing
         return dir
     }
 
-    @Test func checkAcceptsTheShippedExampleWithItsCredentials() throws {
+    @Test func checkAcceptsTheShippedExampleWithItsCredentials() async throws {
         let root = TempDirectory()
         let dir = try Self.credentials(root, ["email.secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                                               "staff.secret": "whsec_c3RhZmYtYWxlcnRzLXNlY3JldC1rZXktMzI="])
-        let r = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+        let r = try await Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
                                environment: ["CREDENTIALS_DIRECTORY": dir])
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("is valid") && r.out.contains("2 endpoints"))
         #expect(!r.out.contains("warning"), "\(r.out)")
         // Outside systemd, without the directory, the problem says what to do.
-        let bare = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+        let bare = try await Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
                                   environment: ["CREDENTIALS_DIRECTORY": ""])
         #expect(bare.code == 78)
         #expect(bare.err.contains("- endpoints[0].secret_credential: $CREDENTIALS_DIRECTORY is not set"), "\(bare.err)")
         #expect(bare.err.contains("LoadCredential=email.secret:PATH"))
         // A credential that is missing or not a secret is named.
         try Files.write(dir + "/staff.secret", "hunter2\n")
-        let bad = try Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
+        let bad = try await Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
                                  environment: ["CREDENTIALS_DIRECTORY": dir])
         #expect(bad.code == 78)
         #expect(bad.err.contains("- endpoints[1].secret_credential: \(dir)/staff.secret holds a line that is not a whsec_… secret"), "\(bad.err)")
         #expect(!bad.err.contains("hunter2"))
     }
 
-    @Test func checkWarnsWhenALiteralSecretIsReadableByOthers() throws {
+    @Test func checkWarnsWhenALiteralSecretIsReadableByOthers() async throws {
         let root = TempDirectory()
         let cfg = try Self.config(root)
         try Files.write(cfg, Files.read(cfg) + "\n" + ConfigTests.endpoint + "\n")
         for (mode, warns) in [(0o644, true), (0o640, true), (0o604, true), (0o600, false), (0o400, false)] as [(mode_t, Bool)] {
             chmod(cfg, mode)
-            let r = try Binary.run(["check", "--config", cfg])
+            let r = try await Binary.run(["check", "--config", cfg])
             #expect(r.code == 0, "\(r.err)")
             #expect(r.out.contains("warning: \(cfg) holds a secret and other users can read it") == warns, "mode \(String(mode, radix: 8)): \(r.out)")
             #expect(!r.out.contains("MfKQ9r8"))
@@ -95,7 +95,7 @@ import Testing
         let url = try await receiver.start()
         defer { Task { await receiver.stop() } }
         let root = TempDirectory()
-        let cfg = try DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: "")
+        let cfg = try await DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: "")
         try Files.write(cfg, Files.read(cfg).replacingOccurrences(of: "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
                                                                   with: "secret_credential = \"email.secret\""))
         let dir = try Self.credentials(root, ["email.secret": secret])
@@ -105,7 +105,7 @@ import Testing
         try await eventually(timeout: .seconds(20), "delivered") { !receiver.received.isEmpty }
         #expect(receiver.received.allSatisfy { $0.signatureValid }, "signed with the credential's secret")
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
     }
 
     @Test func runIngestsAndStopsCleanlyOnSIGTERM() async throws {
@@ -119,7 +119,7 @@ import Testing
         try Files.drop(inbox + "/a.jsonl", #"{"type":"stock","sku":"S","on_hand":3}"# + "\n" + "garbage\n")
         try await eventually("applied") { Files.read(log).contains("event=rejected file=a.jsonl:2") }
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0)
         #expect(Files.read(log).contains("event=stopped records=1 rejected=1"))
         let store = try Store(directory: root.path + "/state")
@@ -171,20 +171,20 @@ extension BinaryTests {
         #expect(third.terminationStatus == 0)
     }
 
-    @Test func checkRefusesABrokenTemplate() throws {
+    @Test func checkRefusesABrokenTemplate() async throws {
         let root = TempDirectory()
         let en = root.sub("templates/en")
         try Files.write(en + "/backorder.delayed.sms.mustache", "{{#lines}}never closed")
         let cfg = try Self.config(root, extra: "") + ".t"
         try Files.write(cfg, Files.read(try Self.config(root)) + "\n[templates]\ndirectory = \"\(root.path)/templates\"\n")
-        let r = try Binary.run(["check", "--config", cfg])
+        let r = try await Binary.run(["check", "--config", cfg])
         #expect(r.code == 78)
         #expect(r.err.contains("- templates: template en/backorder.delayed.sms"), "\(r.err)")
     }
 }
 
 extension BinaryTests {
-    @Test func replayPrintsWhatFilesWouldCauseAndKeepsNothing() throws {
+    @Test func replayPrintsWhatFilesWouldCauseAndKeepsNothing() async throws {
         let root = TempDirectory()
         let cfg = try Self.config(root)
         let file = root.file("try.jsonl")
@@ -195,19 +195,19 @@ extension BinaryTests {
             not json
 
             """)
-        let a = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
+        let a = try await Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
         #expect(a.code == 0, "\(a.err)")
         let types = a.out.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["type"] as? String
         }
         #expect(types == ["backorder.delayed", "backorder.long_wait"], "\(a.out)")
         #expect(a.err.contains("rejected try.jsonl:4"))
-        let b = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
+        let b = try await Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", "--json", file])
         #expect(a.out == b.out, "the same input gives the same ids and bodies")
-        let text = try Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", file])
+        let text = try await Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", file])
         #expect(text.out.contains("── backorder.delayed"))
         #expect(text.out.contains("nothing was sent or kept"))
-        let status = try Binary.run(["status", "--config", cfg, "--json"])
+        let status = try await Binary.run(["status", "--config", cfg, "--json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
         #expect((json["lines"] as? [String: Int])?.values.reduce(0, +) == 0, "replay changed no state")
     }
@@ -216,7 +216,7 @@ extension BinaryTests {
 extension BinaryTests {
     /// The days of the feed reach a customer west of UTC unchanged, in the e-mail text,
     /// the SMS and the JSON body; a promise is not passed on its own morning.
-    @Test func aNewYorkCustomerReadsTheDaysOfTheFeed() throws {
+    @Test func aNewYorkCustomerReadsTheDaysOfTheFeed() async throws {
         let root = TempDirectory()
         let cfg = try Self.config(root)
         let customer = #"{"id":"C","name":"Ben","email":"ben@example.com","timezone":"America/New_York"}"#
@@ -226,12 +226,12 @@ extension BinaryTests {
             {"type":"restock","po":"P","sku":"MUG","quantity":5,"expected_at":"2026-12-15"}
 
             """)
-        func messages(_ now: String, _ file: String) throws -> [[String: Any]] {
-            let r = try Binary.run(["replay", "--config", cfg, "--now", now, "--json", file])
+        func messages(_ now: String, _ file: String) async throws -> [[String: Any]] {
+            let r = try await Binary.run(["replay", "--config", cfg, "--now", now, "--json", file])
             #expect(r.code == 0, "\(r.err)")
             return r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
-        let delayed = try messages("2026-12-01T00:00:00Z", delay)
+        let delayed = try await messages("2026-12-01T00:00:00Z", delay)
         #expect(delayed.map { $0["type"] as? String } == ["backorder.delayed"])
         let data = try #require(delayed.first?["data"] as? [String: Any])
         let line = try #require((data["lines"] as? [[String: Any]])?.first)
@@ -247,9 +247,9 @@ extension BinaryTests {
             {"type":"backorder","order":"O-NY","line":"1","sku":"MUG","qty":1,"ordered_at":"2026-11-25T15:00:00Z","promised_at":"2026-12-03","customer":\(customer)}
 
             """)
-        #expect(try messages("2026-12-03T09:00:00Z", overdue).isEmpty, "the morning of the promised day tells nothing")
-        #expect(try messages("2026-12-04T04:59:59Z", overdue).isEmpty, "3 December is not over in New York")
-        let told = try messages("2026-12-04T05:00:00Z", overdue)
+        #expect(try await messages("2026-12-03T09:00:00Z", overdue).isEmpty, "the morning of the promised day tells nothing")
+        #expect(try await messages("2026-12-04T04:59:59Z", overdue).isEmpty, "3 December is not over in New York")
+        let told = try await messages("2026-12-04T05:00:00Z", overdue)
         #expect(told.map { $0["type"] as? String } == ["backorder.overdue"])
         let o = try #require(told.first?["data"] as? [String: Any])
         #expect((o["lines"] as? [[String: Any]])?.first?["promised_at"] as? String == "2026-12-03")
@@ -263,7 +263,7 @@ extension BinaryTests {
     /// how it was made) stored every bare date as midnight UTC. Opened by this build, its
     /// lines are told the days of the feed: the New York customer whose estimate is
     /// 15 December hears nothing until that day has ended in New York.
-    @Test func aStateFromTheReleaseBeforeDatesTellsTheRightDays() throws {
+    @Test func aStateFromTheReleaseBeforeDatesTellsTheRightDays() async throws {
         let root = TempDirectory()
         let cfg = try Self.config(root)
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -272,8 +272,8 @@ extension BinaryTests {
         try FileManager.default.copyItem(atPath: fixture, toPath: root.path + "/state/backorderd.sqlite")
         let empty = root.file("nothing.jsonl")
         try Files.write(empty, "")
-        func told(_ now: String) throws -> [String: String] {
-            let r = try Binary.run(["replay", "--config", cfg, "--now", now, "--json", empty])
+        func told(_ now: String) async throws -> [String: String] {
+            let r = try await Binary.run(["replay", "--config", cfg, "--now", now, "--json", empty])
             #expect(r.code == 0, "\(r.err)")
             var out: [String: String] = [:]
             for line in r.out.split(separator: "\n") {
@@ -287,13 +287,13 @@ extension BinaryTests {
         // O-MIDNIGHT was written as 2026-12-12T00:00:00Z and reads as that date (the
         // documented rule), so it passes at the end of the 12th; O-NY's 15 December is
         // not over in New York until 05:00 UTC on the 16th.
-        #expect(try told("2026-12-10T16:59:59Z") == [:])
-        #expect(try told("2026-12-10T17:00:00Z") == ["O-INSTANT": "backorder.overdue"])
-        #expect(try told("2026-12-12T23:59:59Z") == ["O-INSTANT": "backorder.overdue"])
-        #expect(try told("2026-12-16T04:59:59Z") == ["O-INSTANT": "backorder.overdue", "O-MIDNIGHT": "backorder.overdue"])
-        #expect(try told("2026-12-16T05:00:00Z")
+        #expect(try await told("2026-12-10T16:59:59Z") == [:])
+        #expect(try await told("2026-12-10T17:00:00Z") == ["O-INSTANT": "backorder.overdue"])
+        #expect(try await told("2026-12-12T23:59:59Z") == ["O-INSTANT": "backorder.overdue"])
+        #expect(try await told("2026-12-16T04:59:59Z") == ["O-INSTANT": "backorder.overdue", "O-MIDNIGHT": "backorder.overdue"])
+        #expect(try await told("2026-12-16T05:00:00Z")
                 == ["O-INSTANT": "backorder.overdue", "O-MIDNIGHT": "backorder.overdue", "O-NY": "backorder.overdue"])
-        let order = try Binary.run(["order", "--config", cfg, "O-NY"])
+        let order = try await Binary.run(["order", "--config", cfg, "O-NY"])
         #expect(order.out.contains("promised 2026-12-10") || order.out.contains("2026-12-10"), "\(order.out)")
         #expect(order.out.contains("2026-12-15"), "\(order.out)")
     }
@@ -344,16 +344,16 @@ extension BinaryTests {
 
         // Restored from the backup (the same state): it starts, with its data.
         try saved.write(to: URL(fileURLWithPath: db))
-        let restored = try Binary.run(["status", "--config", cfg, "--json"])
+        let restored = try await Binary.run(["status", "--config", cfg, "--json"])
         #expect(restored.code == 0, "\(restored.err)")
         #expect(restored.out.contains("a.jsonl"), "\(restored.out)")
 
         // Or deliberately afresh.
         try Data().write(to: URL(fileURLWithPath: db))
-        let dry = try Binary.run(["reset-state", "--config", cfg])
+        let dry = try await Binary.run(["reset-state", "--config", cfg])
         #expect(dry.out.contains("run again with --yes"))
         #expect(try await start("still.log").code == 78, "without --yes nothing changed")
-        let reset = try Binary.run(["reset-state", "--config", cfg, "--yes"])
+        let reset = try await Binary.run(["reset-state", "--config", cfg, "--yes"])
         #expect(reset.code == 0, "\(reset.err)")
         #expect(reset.out.contains("/state/backorderd.sqlite.set-aside-"), "\(reset.out)")
         let fresh = try Binary.start(["run", "--config", cfg], logPath: root.file("fresh.log"))

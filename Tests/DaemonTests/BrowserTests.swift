@@ -13,7 +13,7 @@ import Testing
     }
 
     /// The DOM chromium rendered for `url` (`--dump-dom`, after the page loaded).
-    static func dom(_ url: String, width: Int = 1200) throws -> String {
+    static func dom(_ url: String, width: Int = 1200) async throws -> String {
         let browser = try #require(chromium, "no chromium: run scripts/deps.sh --test (apt-get install chromium) or set BACKORDERD_CHROMIUM")
         let profile = TempDirectory()
         let p = Process()
@@ -25,7 +25,7 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0, "chromium exited \(p.terminationStatus)")
         return String(decoding: data, as: UTF8.self)
     }
@@ -46,7 +46,7 @@ import Testing
         let port = refusedPort()
         let base = "http://127.0.0.1:\(port)"
         let (_, receiver) = try await SupportCommandsTests.story(root, extra: "[http]\nlisten = \"127.0.0.1:\(port)\"") { _ in
-            let front = try Self.dom(base + "/")
+            let front = try await Self.dom(base + "/")
             #expect(front.contains("<title>Overview · backorderd</title>"))
             let endpoints = Self.cells("endpoints", in: front)
             #expect(endpoints.map { $0.first } == ["email", "sms", "staff"], "\(endpoints)")
@@ -55,7 +55,7 @@ import Testing
             #expect(endpoints.map { $0[6] } == ["0", "2", "1"], "dead per endpoint")
             #expect(front.contains("<b>3</b>dead letters") && front.contains("<b>1</b>pending"), "the queue's tiles")
 
-            let order = try Self.dom(base + "/orders/O-1", width: 390)
+            let order = try await Self.dom(base + "/orders/O-1", width: 390)
             let lines = Self.cells("lines", in: order)
             #expect(lines.count == 1 && Array(lines[0].prefix(5)) == ["1", "ABC", "default", "20", "ready"], "\(lines)")
             let messages = Self.cells("messages", in: order)

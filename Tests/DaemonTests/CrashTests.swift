@@ -90,7 +90,7 @@ import Testing
                 }
             }
             #expect(progressed, "round \(round) made no progress within 60 s")
-            p.waitUntilExit()
+            await p.exited()
             let store = try Store(directory: stateDir)
             let applied = try store.cursors().first?.line ?? 0
             progress.append(applied)
@@ -106,7 +106,7 @@ import Testing
         // process is up (its signal handlers installed) before asking it to stop.
         try await eventually("ready") { Files.read(log).contains("event=ready") }
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0)
         #expect(try Model(store: Store(directory: stateDir)) == Model(lines: total))
         // The kills landed inside the file, not all before the first commit or after the last.
@@ -134,9 +134,9 @@ extension CrashTests {
             text += #"{"type":"backorder","order":"O-\#(i)","line":"1","sku":"S\#(i % 30)","qty":1,"ordered_at":"2030-01-01T00:00:00Z","promised_at":"2030-12-01","customer":{"id":"C\#(i)"},"at":"2026-11-30T10:00:00Z"}"# + "\n"
             if i % 8 == 7 { text += #"{"type":"stock","sku":"S\#(i % 30)","delta":1,"at":"2026-11-30T10:00:00Z"}"# + "\n" }
         }
-        func setUp(_ name: String, url: String) throws -> (TempDirectory, String) {
+        func setUp(_ name: String, url: String) async throws -> (TempDirectory, String) {
             let root = TempDirectory(name)
-            let cfg = try DeliveryCrashTests.readyOrders(0, in: root, url: url, delivery: "initial_backoff = \"100ms\"")
+            let cfg = try await DeliveryCrashTests.readyOrders(0, in: root, url: url, delivery: "initial_backoff = \"100ms\"")
             try Files.write(cfg, Files.read(cfg).replacingOccurrences(of: "settle = \"100ms\"", with: "settle = \"100ms\"\nbatch_lines = 100")
                 .replacingOccurrences(of: "[state]", with: "[state]\ncheckpoint_records = 2000\ncheckpoint_interval = \"1h\""))
             try FileManager.default.removeItem(atPath: root.sub("inbox") + "/orders.jsonl")
@@ -152,7 +152,7 @@ extension CrashTests {
         }
         // The crash: killed once a first checkpoint is written, so what came after it is
         // decided in memory and lost.
-        let (root, cfg) = try setUp("crash", url: url)
+        let (root, cfg) = try await setUp("crash", url: url)
         let stateDir = root.path + "/state"
         let log = root.file("daemon.log")
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
@@ -168,14 +168,14 @@ extension CrashTests {
                 c.resume()
             }
         }
-        first.waitUntilExit()
+        await first.exited()
         let atKill = Self.appliedLines(stateDir)
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         let total = Int64(20_000 + 2_500)
         try await eventually(timeout: .seconds(60), "caught up") { Self.appliedLines(stateDir) == total }
         // The same file, no crash.
-        let (cleanRoot, cleanCfg) = try setUp("clean", url: cleanURL)
+        let (cleanRoot, cleanCfg) = try await setUp("clean", url: cleanURL)
         let clean = try Binary.start(["run", "--config", cleanCfg], logPath: cleanRoot.file("daemon.log"))
         defer { if clean.isRunning { kill(clean.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(60), "clean run caught up") { Self.appliedLines(cleanRoot.path + "/state") == total }
@@ -190,6 +190,6 @@ extension CrashTests {
         for r in receiver.received where crashed[r.id] != nil {
             #expect(String(decoding: r.body, as: UTF8.self) == crashed[r.id], "\(r.id) arrived with another body")
         }
-        for p in [second, clean] { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+        for p in [second, clean] { kill(p.processIdentifier, SIGTERM); await p.exited() }
     }
 }

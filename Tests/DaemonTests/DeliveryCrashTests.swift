@@ -10,7 +10,7 @@ import Testing
 @Suite struct DeliveryCrashTests {
     /// A config with one `email` endpoint at `url`, and an inbox file of `orders`
     /// backorders that one stock record makes ready. Returns the config's path.
-    static func readyOrders(_ orders: Int, in root: TempDirectory, url: String, delivery: String, endpoint: String = "") throws -> String {
+    static func readyOrders(_ orders: Int, in root: TempDirectory, url: String, delivery: String, endpoint: String = "") async throws -> String {
         let cfg = try BinaryTests.config(root, extra: "")
         try Files.write(cfg, Files.read(cfg) + """
 
@@ -38,7 +38,7 @@ import Testing
         let url = try await receiver.start()
         let root = TempDirectory()
         let orders = 400
-        let cfg = try Self.readyOrders(orders, in: root, url: url, delivery: """
+        let cfg = try await Self.readyOrders(orders, in: root, url: url, delivery: """
             concurrency = 64
             initial_backoff = "100ms"
             """, endpoint: "max_in_flight = 64")
@@ -47,7 +47,7 @@ import Testing
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(30), "deliveries under way") { receiver.received.count >= 60 }
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await first.exited()
         let atKill = receiver.received.count
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
@@ -58,7 +58,7 @@ import Testing
             } == orders
         }
         kill(second.processIdentifier, SIGTERM)
-        second.waitUntilExit()
+        await second.exited()
         #expect(second.terminationStatus == 0)
         await receiver.stop()
         let queue = try DatabaseQueue(path: db)
@@ -80,14 +80,14 @@ extension DeliveryCrashTests {
         let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(600), 204) }
         let url = try await receiver.start()
         let root = TempDirectory()
-        let cfg = try Self.readyOrders(30, in: root, url: url, delivery: #"timeout = "3s""#)
+        let cfg = try await Self.readyOrders(30, in: root, url: url, delivery: #"timeout = "3s""#)
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         try await eventually("requests under way") { receiver.received.count >= 1 }
         let stopping = ContinuousClock.now
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         let took = ContinuousClock.now - stopping
         #expect(p.terminationStatus == 0)
         #expect(took < .seconds(5), "stopped in \(took), within delivery.timeout and change")
@@ -108,7 +108,7 @@ extension DeliveryCrashTests {
             } == 30
         }
         kill(again.processIdentifier, SIGTERM)
-        again.waitUntilExit()
+        await again.exited()
         await receiver.stop()
         #expect(Set(receiver.received.map(\.id)).count == 30)
     }

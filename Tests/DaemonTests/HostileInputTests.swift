@@ -19,7 +19,7 @@ import Testing
         let url = try await receiver.start()
         defer { Task { await receiver.stop() } }
         let root = TempDirectory()
-        let cfg = try DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: """
+        let cfg = try await DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: """
             initial_backoff = "100ms"
             max_backoff = "1s"
             """)
@@ -33,14 +33,14 @@ import Testing
         #expect(next.contains("reason=http_503"))
         // A restart re-reads the same message: it must not crash either.
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        await first.exited()
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(20), "delivered after the retries") { Files.read(log).contains("event=delivered") }
         #expect(second.isRunning)
         #expect(receiver.received.count == 3)
         kill(second.processIdentifier, SIGTERM)
-        second.waitUntilExit()
+        await second.exited()
         #expect(second.terminationStatus == 0)
     }
 
@@ -67,7 +67,7 @@ import Testing
             defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
             try await eventually(timeout: .seconds(30), "ready") { Files.read(log + "\(round)").contains("event=ready") }
             kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+            await p.exited()
             #expect(p.terminationStatus == 0, "\(Files.read(log + "\(round)"))")
         }
         let text = Files.read(log + "0")
@@ -96,7 +96,7 @@ import Testing
                 directory = "\(root.path)/state"
                 \(section == "inbox" ? "" : "[\(section)]\n\(key) = \"\(value)\"")
                 """)
-            let check = try Binary.run(["check", "--config", cfg])
+            let check = try await Binary.run(["check", "--config", cfg])
             #expect(check.code == 78, "\(key) = \(value): \(check.err)")
             #expect(check.err.contains("- \(section).\(key):"), "\(check.err)")
             // Started, not run to completion: a daemon that accepted the value would run on.
@@ -125,7 +125,7 @@ import Testing
         }
         #expect(p.isRunning)
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0)
     }
 

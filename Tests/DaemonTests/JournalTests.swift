@@ -190,7 +190,7 @@ final class FakeJournal: @unchecked Sendable {
         let root = TempDirectory()
         let journal = try FakeJournal(root)
         defer { journal.close() }
-        let cfg = try DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: "initial_backoff = \"100ms\"\nmax_backoff = \"200ms\"")
+        let cfg = try await DeliveryCrashTests.readyOrders(1, in: root, url: url, delivery: "initial_backoff = \"100ms\"\nmax_backoff = \"200ms\"")
         try Files.drop(root.sub("inbox") + "/bad.jsonl", "{\"type\":\"stock\"}\n")
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log, environment: ["BACKORDERD_JOURNAL_SOCKET": journal.path],
@@ -221,7 +221,7 @@ final class FakeJournal: @unchecked Sendable {
         #expect(text.components(separatedBy: "event=journal_fallback").count == 2, "said once: \(text)")
         #expect(text.contains("<4>level=warning event=rejected file=more.jsonl:1"))
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         #expect(p.terminationStatus == 0)
     }
 
@@ -238,7 +238,7 @@ final class FakeJournal: @unchecked Sendable {
             defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
             try await eventually("ready") { Files.read(log).contains("event=ready") }
             kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+            await p.exited()
             let lines = Files.read(log).split(separator: "\n")
             #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("level=") }, "\(name): \(lines)")
         }
@@ -250,7 +250,7 @@ final class FakeJournal: @unchecked Sendable {
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         try await eventually("ready") { Files.read(log).contains("<6>level=info event=ready") }
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         #expect(Files.read(log).split(separator: "\n").allSatisfy { $0.hasPrefix("<") })
     }
 }

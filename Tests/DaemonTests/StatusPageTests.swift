@@ -126,22 +126,22 @@ import Testing
     @Test func aRemoteBindNeedsAllowRemoteAndAToken() async throws {
         let root = TempDirectory()
         let port = refusedPort()
-        func check(_ http: String) throws -> (code: Int32, out: String, err: String) {
+        func check(_ http: String) async throws -> (code: Int32, out: String, err: String) {
             let cfg = try BinaryTests.config(root, extra: "")
             try Files.write(cfg, Files.read(cfg) + "\n[http]\n" + http + "\n")
-            return try Binary.run(["check", "--config", cfg])
+            return try await Binary.run(["check", "--config", cfg])
         }
-        let open = try check("listen = \"0.0.0.0:\(port)\"")
+        let open = try await check("listen = \"0.0.0.0:\(port)\"")
         #expect(open.code == 78)
         #expect(open.err.contains("is not a loopback address") && open.err.contains("allow_remote = true and token_file"), "\(open.err)")
-        let noToken = try check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true")
+        let noToken = try await check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true")
         #expect(noToken.code == 78 && noToken.err.contains("allow_remote = true needs token_file"), "\(noToken.err)")
         try Files.write(root.file("short"), "abc\n")
-        let short = try check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true\ntoken_file = \"\(root.file("short"))\"")
+        let short = try await check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true\ntoken_file = \"\(root.file("short"))\"")
         #expect(short.code == 78 && short.err.contains("at least 16 characters"), "\(short.err)")
-        let missing = try check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true\ntoken_file = \"\(root.file("absent"))\"")
+        let missing = try await check("listen = \"0.0.0.0:\(port)\"\nallow_remote = true\ntoken_file = \"\(root.file("absent"))\"")
         #expect(missing.code == 78 && missing.err.contains("cannot read"), "\(missing.err)")
-        let same = try check("listen = \"127.0.0.1:\(port)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"")
+        let same = try await check("listen = \"127.0.0.1:\(port)\"\n[metrics]\nlisten = \"127.0.0.1:\(port)\"")
         #expect(same.code == 78 && same.err.contains("same address as metrics.listen"), "\(same.err)")
 
         // Remote with a token: every request, /metrics included, needs it.
@@ -150,10 +150,10 @@ import Testing
         chmod(root.file("token"), 0o600)
         let cfg = try BinaryTests.config(root, extra: "")
         try Files.write(cfg, Files.read(cfg) + "\n[http]\nlisten = \"0.0.0.0:\(port)\"\nallow_remote = true\ntoken_file = \"\(root.file("token"))\"\n")
-        #expect(try Binary.run(["check", "--config", cfg]).code == 0)
+        #expect(try await Binary.run(["check", "--config", cfg]).code == 0)
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
-        defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+        defer { kill(p.processIdentifier, SIGKILL) }
         try await eventually("listening") { Files.read(log).contains("event=http_listening") }
         let base = "http://127.0.0.1:\(port)"
         for path in ["/", "/metrics", "/orders/O-1", "/dead-letters"] {

@@ -46,7 +46,18 @@ import Testing
         chmod(cfg, 0o600)
         let log = root.file("daemon.log")
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
-        defer { kill(p.processIdentifier, SIGTERM); p.waitUntilExit() }
+        do {
+            try await run(root, log: log, cfg: cfg, whileRunning: whileRunning)
+        } catch {
+            kill(p.processIdentifier, SIGKILL)
+            throw error
+        }
+        kill(p.processIdentifier, SIGTERM)
+        await p.exited()
+        return (cfg, receiver)
+    }
+
+    private static func run(_ root: TempDirectory, log: String, cfg: String, whileRunning: (String) async throws -> Void) async throws {
         try await eventually("ready") { Files.read(log).contains("event=ready") }
         try Files.drop(root.sub("inbox") + "/1.jsonl", """
             {"type":"stock","sku":"ABC","on_hand":10}
@@ -64,7 +75,6 @@ import Testing
             return text.components(separatedBy: "event=dead_letter").count == 4  // sms delay, sms ready, staff out
         }
         try await whileRunning(cfg)
-        return (cfg, receiver)
     }
 
     static func states(_ root: TempDirectory, endpoint: String) throws -> [String] {
@@ -78,7 +88,7 @@ import Testing
         let (cfg, receiver) = try await Self.story(root)
         defer { Task { await receiver.stop() } }
 
-        let json = try Binary.run(["order", "O-1", "--json", "--config", cfg])
+        let json = try await Binary.run(["order", "O-1", "--json", "--config", cfg])
         #expect(json.code == 0, "\(json.err)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         #expect(doc["order"] as? String == "O-1")
@@ -98,55 +108,55 @@ import Testing
         #expect(messages.allSatisfy { ($0["webhook_id"] as? String)?.hasPrefix("msg_") == true && $0["attempts"] is Int })
         #expect(!json.out.contains("ana@example.com"), "the story shows no contact details")
 
-        let text = try Binary.run(["order", "O-1", "--config", cfg])
+        let text = try await Binary.run(["order", "O-1", "--config", cfg])
         #expect(text.code == 0)
         #expect(text.out.contains("line 1: 20 x ABC @ default, ready"))
         #expect(text.out.contains("backorder.delayed  to email  superseded"))
         #expect(text.out.contains("to sms  dead  attempts 1") && text.out.contains("last error: http_410: HTTP 410"))
 
-        let unknown = try Binary.run(["order", "O-404", "--config", cfg])
+        let unknown = try await Binary.run(["order", "O-404", "--config", cfg])
         #expect(unknown.code == 1)
         #expect(unknown.err.contains("no order O-404"))
 
         let id = try #require(messages.first { $0["type"] as? String == "backorder.ready" }?["webhook_id"] as? String)
-        let message = try Binary.run(["message", id, "--config", cfg])
+        let message = try await Binary.run(["message", id, "--config", cfg])
         #expect(message.code == 0, "\(message.err)")
         #expect(message.out.contains("to sms: dead, 1 attempt") && message.out.contains("to email: pending"))
         #expect(message.out.contains(": dead, http_410: HTTP 410"), "every attempt, with what the receiver said: \(message.out)")
         #expect(message.out.contains(#"body: {"type":"backorder.ready""#))
         #expect(message.out.contains("requeue: backorderd dead-letters requeue --endpoint sms \(id)"))
-        let messageJSON = try Binary.run(["message", id, "--json", "--config", cfg])
+        let messageJSON = try await Binary.run(["message", id, "--json", "--config", cfg])
         let m = try #require(try JSONSerialization.jsonObject(with: Data(messageJSON.out.utf8)) as? [String: Any])
         #expect(m["webhook_id"] as? String == id && (m["copies"] as? [[String: Any]])?.count == 2)
         let sms = try #require((m["copies"] as? [[String: Any]])?.first { $0["endpoint"] as? String == "sms" })
         let history = try #require(sms["history"] as? [[String: Any]])
         #expect(history.count == 1 && history[0]["outcome"] as? String == "dead" && (history[0]["detail"] as? String)?.hasPrefix("http_410") == true)
-        #expect(try Binary.run(["message", "msg_nope", "--config", cfg]).code == 1)
+        #expect(try await Binary.run(["message", "msg_nope", "--config", cfg]).code == 1)
     }
 
     @Test func deadLettersAreFilteredAndRequeuedByEndpoint() async throws {
         let root = TempDirectory()
         let (cfg, receiver) = try await Self.story(root)
         defer { Task { await receiver.stop() } }
-        func dead(_ filter: [String]) throws -> [[String: Any]] {
-            let r = try Binary.run(["dead-letters", "list", "--json", "--config", cfg] + filter)
+        func dead(_ filter: [String]) async throws -> [[String: Any]] {
+            let r = try await Binary.run(["dead-letters", "list", "--json", "--config", cfg] + filter)
             return r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
-        #expect(try dead([]).count == 3)
-        #expect(try dead(["--endpoint", "sms"]).count == 2)
-        #expect(try dead(["--endpoint", "sms", "--type", "backorder.ready"]).count == 1)
-        #expect(try dead(["--type", "stock.out"]).map { $0["endpoint"] as? String } == ["staff"])
-        #expect(try dead(["--since", "2100-01-01T00:00:00Z"]).isEmpty)
+        #expect(try await dead([]).count == 3)
+        #expect(try await dead(["--endpoint", "sms"]).count == 2)
+        #expect(try await dead(["--endpoint", "sms", "--type", "backorder.ready"]).count == 1)
+        #expect(try await dead(["--type", "stock.out"]).map { $0["endpoint"] as? String } == ["staff"])
+        #expect(try await dead(["--since", "2100-01-01T00:00:00Z"]).isEmpty)
 
-        let requeue = try Binary.run(["dead-letters", "requeue", "--endpoint", "sms", "--config", cfg])
+        let requeue = try await Binary.run(["dead-letters", "requeue", "--endpoint", "sms", "--config", cfg])
         #expect(requeue.code == 0, "\(requeue.err)")
         #expect(requeue.out.components(separatedBy: "requeued ").count == 3)
-        #expect(try dead([]).map { $0["endpoint"] as? String } == ["staff"], "the other endpoint's dead letters are left alone")
+        #expect(try await dead([]).map { $0["endpoint"] as? String } == ["staff"], "the other endpoint's dead letters are left alone")
         #expect(try Self.states(root, endpoint: "sms") == ["pending", "pending"])
-        let none = try Binary.run(["dead-letters", "requeue", "--config", cfg])
+        let none = try await Binary.run(["dead-letters", "requeue", "--config", cfg])
         #expect(none.code != 0, "no ids, no --all, no filter: refused")
-        let purge = try Binary.run(["dead-letters", "purge", "--endpoint", "staff", "--config", cfg])
+        let purge = try await Binary.run(["dead-letters", "purge", "--endpoint", "staff", "--config", cfg])
         #expect(purge.code == 0 && purge.out.contains("purged"))
-        #expect(try dead([]).isEmpty)
+        #expect(try await dead([]).isEmpty)
     }
 }

@@ -76,7 +76,7 @@ final class NotifyListener: @unchecked Sendable {
         try await eventually("delivered") { Files.read(log).contains("event=delivered order=O-1001") }
 
         // status --json, while the daemon runs
-        let status = try Binary.run(["status", "--config", cfg, "--json"])
+        let status = try await Binary.run(["status", "--config", cfg, "--json"])
         #expect(status.code == 0, "\(status.err)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
         #expect((json["lines"] as? [String: Int])?["ready"] == 1)
@@ -113,7 +113,7 @@ final class NotifyListener: @unchecked Sendable {
         try await eventually("staff alert delivered") { receiver.received.contains { $0.json["type"] as? String == "stock.out" } }
 
         kill(p.processIdentifier, SIGTERM)
-        p.waitUntilExit()
+        await p.exited()
         await receiver.stop()
         #expect(p.terminationStatus == 0)
         try await eventually("STOPPING=1") { listener.saw("STOPPING=1") }

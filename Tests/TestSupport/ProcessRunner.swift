@@ -29,12 +29,35 @@ public enum Binary {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
+    /// `run` for async tests: the pipes are read on threads of their own and the exit is
+    /// polled, so no thread of the cooperative pool waits on the child (with two cores the
+    /// pool has two threads, and the loopback receivers other tests run need them).
+    public static func run(_ args: [String], environment: [String: String] = [:]) async throws -> (code: Int32, out: String, err: String) {
+        let p = process(args, environment)
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        async let o = drain(out)
+        async let e = drain(err)
+        let (od, ed) = await (o, e)
+        await p.exited()
+        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    }
+
+    private static func drain(_ pipe: Pipe) async -> Data {
+        await withCheckedContinuation { c in
+            Thread.detachNewThread { c.resume(returning: pipe.fileHandleForReading.readDataToEndOfFile()) }
+        }
+    }
+
     /// Starts the binary in the background; stderr goes to `logPath`. With
     /// `stderrIsJournal`, `JOURNAL_STREAM` names that file, as systemd names the journal's
     /// stream for a service whose output goes there.
     public static func start(_ args: [String], logPath: String, environment: [String: String] = [:],
                              stderrIsJournal: Bool = false) throws -> Process {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
         log.seekToEndOfFile()
         var environment = environment
@@ -58,5 +81,13 @@ public enum Binary {
         env.merge(environment) { _, new in new }
         p.environment = env
         return p
+    }
+}
+
+extension Process {
+    /// Waits for the process to end, polling, without holding a thread of the
+    /// cooperative pool (`waitUntilExit` would).
+    public func exited() async {
+        while isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 }
