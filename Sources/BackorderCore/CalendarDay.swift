@@ -11,7 +11,11 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
         number = Int64(RFC3339.daysFromCivil(year: year, month: month, day: day))
     }
 
-    public var civil: (year: Int, month: Int, day: Int) { RFC3339.civilFromDays(Int(clamping: number)) }
+    /// Year, month and day; a day number beyond ±a billion days (never one a file can
+    /// spell) is taken at that bound rather than trapping.
+    public var civil: (year: Int, month: Int, day: Int) {
+        RFC3339.civilFromDays(Int(min(max(number, -1_000_000_000), 1_000_000_000)))
+    }
 
     public static func < (a: CalendarDay, b: CalendarDay) -> Bool { a.number < b.number }
 

@@ -86,9 +86,9 @@ public final class DayCalendar: Sendable, CustomStringConvertible {
 
     /// The date of an instant in a zone.
     public func day(of instant: Instant, in zone: ZoneID = 0) -> CalendarDay {
-        let secs = instant.milliseconds >= 0 ? instant.milliseconds / 1000 : (instant.milliseconds - 999) / 1000
-        let local = secs &+ offset(name(of: zone), secs)
-        return CalendarDay(number: local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
+        let secs = Self.floorDivide(instant.milliseconds, 1000)
+        let (local, overflow) = secs.addingReportingOverflow(offset(name(of: zone), secs))
+        return CalendarDay(number: Self.floorDivide(overflow ? secs : local, 86_400))
     }
 
     // MARK: The date rules
@@ -154,6 +154,12 @@ public final class DayCalendar: Sendable, CustomStringConvertible {
         case (.instant(let x), .day(let y)): x >= start(of: y.adding(days: 1), in: zone)
         case (.day(let x), .instant(let y)): start(of: x, in: zone) > y
         }
+    }
+
+    /// `a / b` rounded down, without overflow (b > 0).
+    static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return a % b < 0 ? q - 1 : q
     }
 
     /// Whole days and the rest of a span (the rest is never negative).

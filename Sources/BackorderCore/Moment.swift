@@ -25,7 +25,8 @@ public enum Moment: Hashable, Sendable, CustomStringConvertible {
     public init(raw: Int64) {
         if raw >= Self.dayTag {
             let c = raw - Self.dayTag
-            let y = Int(c / 10_000), m = Int(c / 100 % 100), d = Int(c % 100)
+            // Only this type writes the form; a damaged value still reads as some date.
+            let y = Int(min(c / 10_000, 999_999)), m = Int(c / 100 % 100), d = Int(c % 100)
             self = .day(CalendarDay(year: y, month: min(max(m, 1), 12), day: min(max(d, 1), 31)))
         } else {
             self = .instant(Instant(milliseconds: raw))

@@ -17,9 +17,10 @@ public func fuzzDecider(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 1 else { return 0 }
     let policy = DecisionPolicy(allocation: bytes[0] & 1 == 0 ? .fifo : .fill, grace: .hours(Int64(bytes[0] >> 4)),
                                 longWait: .days(3), lowStockThreshold: Int64(bytes[0] >> 1 & 7),
-                                stockCounts: bytes[0] & 0x80 == 0 ? .onHand : .net)
+                                stockCounts: bytes[0] & 0x80 == 0 ? .onHand : .net,
+                                calendar: DayCalendar(policyZone: "UTC", offset: { zone, _ in zone == "east" ? 50_400 : -39_600 }))
     let decider = Decider(policy: policy)
-    var ws = WorkingSet()
+    var ws = WorkingSet(calendar: policy.calendar)
     var events: [Event] = []
     let t0 = Instant(seconds: 1_796_083_200)  // 2026-12-01
     var i = 1
@@ -35,15 +36,20 @@ public func fuzzDecider(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         let positive = max(magnitude, 1)  // quantities of restocks and lines are at least 1
         let at = t0 + .hours(Int64(b[7]))
+        // A calendar date or an instant, as the feed chooses.
+        func when(_ days: Int64) -> Moment {
+            let i = t0 + .days(days)
+            return b[7] & 1 == 0 ? .day(CalendarDay(number: i.milliseconds / 86_400_000)) : .instant(i + .hours(Int64(b[2] % 24)))
+        }
         let record: Record? = switch b[0] % 6 {
         case 0: .stock(StockChange(key: key, kind: .onHand(magnitude), at: at))
         case 1: .stock(StockChange(key: key, kind: .delta(b[3] & 1 == 0 ? magnitude : -magnitude), at: at))
         case 2: .restock(RestockChange(po: "P\(b[5] % 3)", key: key, quantity: positive,
-                                                       expectedAt: t0 + .days(Int64(b[6] % 20)),
+                                                       expectedAt: when(Int64(b[6] % 20)),
                                                        status: [.open, .open, .received, .cancelled][Int(b[3] % 4)], at: at))
         case 3: .backorder(BackorderLine(order: "O\(b[5] % 5)", line: "\(b[6] % 3)", key: key, qty: positive,
-                                                         orderedAt: t0 + .days(-Int64(b[3] % 10)), promisedAt: t0 + .days(Int64(b[6] % 9)),
-                                                         customer: Customer(id: "C"), at: at))
+                                                         orderedAt: when(-Int64(b[3] % 10)), promisedAt: when(Int64(b[6] % 9)),
+                                                         customer: Customer(id: "C", timezone: [nil, "east", "west"][Int(b[4] % 3)]), at: at))
         case 4: .order(OrderClose(order: "O\(b[5] % 5)", line: b[6] % 4 == 3 ? nil : "\(b[6] % 3)",
                                   status: b[3] & 1 == 0 ? .fulfilled : .cancelled, at: at))
         default: nil
