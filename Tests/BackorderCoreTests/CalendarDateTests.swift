@@ -118,6 +118,20 @@ import Testing
         #expect(run.sim.line("O-1").deadline == Self.at("2026-11-10T05:00:00Z"))
     }
 
+    @Test func aDayWhoseMidnightIsSkippedStartsWhenTheClocksDo() {
+        // Chile moves its clocks from 00:00 to 01:00 on 6 September 2026: that day begins
+        // at 01:00 -03 (04:00 UTC); the day before ends then too.
+        let cal = ZoneRules.calendar(timezone: "America/Santiago")
+        #expect(cal.start(of: Self.day(2026, 9, 6)) == Self.at("2026-09-06T04:00:00Z"))
+        #expect(cal.passes(.day(Self.day(2026, 9, 5)), in: 0) == Self.at("2026-09-06T04:00:00Z"))
+        #expect(cal.day(of: Self.at("2026-09-06T03:59:59Z")) == Self.day(2026, 9, 5))
+        #expect(cal.day(of: Self.at("2026-09-06T04:00:00Z")) == Self.day(2026, 9, 6))
+        // Clocks go back from 24:00 to 23:00 on 4 April: that Saturday has 25 hours and
+        // Sunday begins at 00:00 -04 (04:00 UTC).
+        #expect(cal.start(of: Self.day(2026, 4, 5)) == Self.at("2026-04-05T04:00:00Z"))
+        #expect(cal.start(of: Self.day(2026, 4, 5)) - cal.start(of: Self.day(2026, 4, 4)) == .hours(25))
+    }
+
     @Test func aProjectedDayIsPastOnlyOnceItHasEnded() {
         var run = Run()
         run.order(promised: .day(Self.day(2026, 12, 1)), zone: "America/Los_Angeles")
