@@ -99,10 +99,13 @@ public struct RecordDecoder: Sendable {
         let id = try identifier(f, "customer.id")
         let name = try optionalString(f, "customer.name")
         let email = try optionalString(f, "customer.email")
-        if let email, !email.contains("@") {
-            throw RecordError("field 'customer.email' is not an e-mail address")
+        if let email, let problem = ContactCheck.emailProblem(email) {
+            throw RecordError("field 'customer.email' is not an e-mail address: it \(problem)")
         }
         let phone = try optionalString(f, "customer.phone")
+        if let phone, let problem = ContactCheck.phoneProblem(phone) {
+            throw RecordError("field 'customer.phone' is not a phone number: it \(problem)")
+        }
         let locale = try optionalString(f, "customer.locale") ?? "en"
         guard !locale.isEmpty, locale.count <= 35, locale.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw RecordError("field 'customer.locale' must be a language tag such as 'en' or 'pt-BR'")

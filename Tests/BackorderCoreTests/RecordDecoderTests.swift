@@ -107,3 +107,41 @@ import Testing
         #expect(throws: RecordError.self) { try d.decode(Fields(pairs)) }
     }
 }
+
+/// Customer addresses that would reach a mail or SMS receiver as something else.
+@Suite struct ContactCheckTests {
+    @Test(arguments: ["a@b.com\r\nBcc: evil@x.com", "a@b.com, c@d.com", "a@", "@x.com", "Ana <ana@example.com>", "a b@x.com",
+                      "a@@x.com", "a@x..com", ".a@x.com", "a@-x.com", "a@x.com\n", "\"a\"@x.com", "a@x_y.com", ""])
+    func refusesEmail(_ email: String) {
+        #expect(ContactCheck.emailProblem(email) != nil, "\(email.debugDescription)")
+    }
+
+    @Test(arguments: ["ana@example.com", "a.b+tag@sub.example.co.uk", "x@localhost", "josé@exämple.de", "O'Brien@example.ie"])
+    func acceptsEmail(_ email: String) {
+        #expect(ContactCheck.emailProblem(email) == nil, "\(email)")
+    }
+
+    @Test(arguments: ["+1555\r\n", "+1555\nX", "555-CALL-NOW", "+", "123", "+1 (555) 123-4567 ext 9", "1234567890123456", "++15551234567", "+1  555"])
+    func refusesPhone(_ phone: String) {
+        #expect(ContactCheck.phoneProblem(phone) != nil, "\(phone.debugDescription)")
+    }
+
+    @Test(arguments: ["+15551234567", "+1555", "+44 20 7123 4567", "+1 (555) 123-4567", "030.1234.5678", "0049-30-1234567"])
+    func acceptsPhone(_ phone: String) {
+        #expect(ContactCheck.phoneProblem(phone) == nil, "\(phone)")
+    }
+
+    @Test func aLineWithAnInjectedHeaderIsRejectedWithItsReason() {
+        let d = RecordDecoder()
+        var fields = RecordDecoderTests.backorder
+        fields.append(("customer.email", .string("a@b.com\r\nBcc: evil@x.com")))
+        #expect(throws: RecordError("field 'customer.email' is not an e-mail address: it must hold exactly one '@'")) {
+            try d.decode(Fields(fields))
+        }
+        var phone = RecordDecoderTests.backorder
+        phone.append(("customer.phone", .string("+1555\r\nX")))
+        #expect(throws: RecordError("field 'customer.phone' is not a phone number: it may hold only digits, a leading '+', and spaces, hyphens, dots or parentheses")) {
+            try d.decode(Fields(phone))
+        }
+    }
+}
