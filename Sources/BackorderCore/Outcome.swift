@@ -18,6 +18,9 @@ public enum Outcome: Equatable, Sendable {
     /// status and the `Retry-After` seconds — into an outcome. Reasons are short stable
     /// labels. A `Retry-After` of any size saturates, it never traps.
     public static func classify(status: Int, curlCode: Int, retryAfterSeconds: Int?) -> Outcome {
+        // A 2xx status line received is delivered, whatever happened to the body after it
+        // (cut, timed out): the receiver took the message, and a retry would send a copy.
+        if (200..<300).contains(status) { return .delivered(status: status) }
         if curlCode != 0 {
             switch curlCode {
             case 28: return .retry(reason: "timeout", after: nil)

@@ -207,8 +207,21 @@ enum EventType {
         #expect(h.logs.contains("reason=timeout"))
     }
 
-    @Test func aConnectionResetMidResponseIsRetried() async throws {
-        let reset = try ResettingReceiver()
+    @Test func aTwoHundredWhoseBodyIsCutIsDelivered() async throws {
+        // The receiver said 200 and then reset the connection mid-body: it took the
+        // message. Retrying made copies (7 reached a receiver in a probe).
+        let cut = try ResettingReceiver()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", cut.url)], initialBackoff: .ms(20), maxAttempts: 3)
+        try await h.waitFor("delivered") { $0.first?.state == "delivered" }
+        await h.stop()
+        cut.stop()
+        #expect(cut.count == 1, "one attempt, one copy")
+    }
+
+    @Test func aConnectionResetBeforeAnyStatusIsRetried() async throws {
+        let reset = try ResettingReceiver(reply: "HTTP/1.1 2")
         let h = try DispatchHarness(endpoints: ["email"])
         try h.enqueue(1)
         h.start([DispatchHarness.target("email", reset.url)], initialBackoff: .ms(20), maxAttempts: 2)

@@ -90,6 +90,10 @@ import Testing
         // receiver's fault of the moment: retried, not dead-lettered at once.
         (0, 1, .retry(reason: "protocol", after: nil)),
         (0, 3, .permanent(reason: "bad_url")),
+        // A 2xx status line, then the body cut (56) or timed out (28): delivered.
+        (200, 56, .delivered(status: 200)),
+        (202, 28, .delivered(status: 202)),
+        (500, 56, .retry(reason: "network", after: nil)),
     ])
     func classifies(status: Int, curl: Int, expected: Outcome) {
         #expect(Outcome.classify(result(status, curl: curl)) == expected)
