@@ -3,6 +3,7 @@ import Glibc
 #endif
 import BackorderCore
 import GRDB
+import Logging
 
 /// The daemon's path: decisions in memory (`Engine`), SQLite written at checkpoints.
 extension Store {
@@ -138,18 +139,21 @@ extension Store {
         var rowsWritten = started, queued = started
         func cpu() -> Int64 { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000 }
         let cpu0 = cpu()
+        var logged: [Logger.Metadata] = []
         try writer.write { db in
+            logged.removeAll()  // a transaction GRDB runs again starts its lines afresh
             // Before the rows change: a notice's customer is the one its line had when decided.
             notices = try withCustomers(notices, db)
             try save(cp.rows, db)
             rowsWritten = .now
-            rendering = try enqueue(notices, now: cp.now, db)
+            rendering = try enqueue(notices, now: cp.now, db, logged: &logged)
             for (cursor, at) in cp.cursors.values { try saveCursor(cursor, at: at, db) }
             // Written before the commit: a crash in between repeats a reject, never loses one.
             try rejects.append(cp.rejects, at: cp.now)
             queued = .now
         }
         let committed = ContinuousClock.now
+        for m in logged { logger.info("notice", metadata: m) }
         logger.debug("checkpoint", metadata: ["records": "\(cp.records)", "messages": "\(notices.count)",
                                               "positions": "\(cp.rows.positions.count)", "lines": "\(cp.rows.lines.count)",
                                               "purchase_orders": "\(cp.rows.restocks.count)",

@@ -1,6 +1,7 @@
 import BackorderCore
 import Crypto
 import GRDB
+import Logging
 
 extension Store {
     /// The webhook id of a notice: derived from the event, never from the attempt, so a
@@ -17,9 +18,10 @@ extension Store {
     }
 
     /// Renders each notice and queues one outbox row per subscribed endpoint. Returns
-    /// the time spent rendering.
-    @discardableResult
-    func enqueue(_ notices: [Notice], now: Instant, _ db: Database) throws -> Duration {
+    /// the time spent rendering. Each notice's `event=notice` line goes into `logged`, for
+    /// the caller to write once the transaction has committed: a checkpoint that fails
+    /// is tried again with the next, and its notices must not be told twice.
+    func enqueue(_ notices: [Notice], now: Instant, _ db: Database, logged: inout [Logger.Metadata]) throws -> Duration {
         let rules = self.rules  // once per transaction, not per notice
         guard !rules.subscriptions.isEmpty else { return .zero }
         var rendering = Duration.zero
@@ -35,9 +37,9 @@ extension Store {
             let body = Payload.body(notice, message: render(notice, with: rules))
             rendering += ContinuousClock.now - renderStart
             let id = Self.webhookID(notice)
-            logger.info("notice", metadata: ["order": "\(notice.orderKey)", "type": "\(notice.type)", "webhook_id": "\(id)",
-                                             "lines": "\(notice.lineKeys.joined(separator: ","))",
-                                             "endpoints": "\(targets.map(\.endpoint).joined(separator: ","))"])
+            logged.append(["order": "\(notice.orderKey)", "type": "\(notice.type)", "webhook_id": "\(id)",
+                           "lines": "\(notice.lineKeys.joined(separator: ","))",
+                           "endpoints": "\(targets.map(\.endpoint).joined(separator: ","))"])
             let lineKeys = notice.lineKeys.joined(separator: "\u{1F}")
             var audience = "staff"
             var zone: String? = nil

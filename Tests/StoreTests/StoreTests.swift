@@ -222,6 +222,34 @@ import Testing
         #expect(try store.cursors().first?.offset == 30)
     }
 
+    /// A notice is logged once, when the checkpoint that queues it commits: a failed
+    /// write tried again with the next one does not log it again.
+    @Test func aNoticeIsLoggedOnceWhenCommitted() throws {
+        let root = TempDirectory()
+        let logs = LogLines()
+        let store = try Store(directory: root.path + "/state", subscriptions: [Subscription(endpoint: "email", events: ["backorder.ready"])],
+                              checkpoints: CheckpointPolicy(records: 1, interval: .hours(1)), logger: CapturingLogHandler.logger(logs))
+        try store.writer.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
+                BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
+                """)
+        }
+        let key = PositionKey(sku: "S", location: "L")
+        let line = BackorderCore.Record.backorder(BackorderLine(order: "O", line: "1", key: key, qty: 1, orderedAt: .instant(Instant(milliseconds: 1)),
+                                                                promisedAt: .instant(Instant(milliseconds: 2)), customer: Customer(id: "C")))
+        _ = try store.ingest(batch([line, .stock(StockChange(key: key, kind: .onHand(5)))], line: 2, offset: 20))
+        _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .onHand(6)))], line: 3, offset: 30))
+        store.waitForCheckpoint()
+        #expect(logs.all.filter { $0.contains("notice") && $0.contains("webhook_id") }.isEmpty, "nothing committed, nothing told: \(logs.all)")
+        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
+        _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .onHand(7)))], line: 4, offset: 40))
+        store.waitForCheckpoint()
+        let told = logs.all.filter { $0.contains("notice") && $0.contains("webhook_id") }
+        #expect(told.count == 1, "\(told)")
+        #expect(try store.cursors().first?.line == 4)
+    }
+
     @Test func migrationsAreNamedAndRunOnce() throws {
         let root = TempDirectory()
         let dir = root.path + "/state"
