@@ -32,7 +32,7 @@ public final class Inbox: @unchecked Sendable {
     // Inbox-thread state.
     private var files: [FileID: Tracked] = [:]
     private var stored: [FileID: FileCursor] = [:]
-    private var dirty: [String] = []
+    private var dirty = NameQueue()
     private var warned: Set<String> = []
     private var stopping = false
     private var retryAt: ContinuousClock.Instant?
@@ -113,7 +113,7 @@ public final class Inbox: @unchecked Sendable {
     }
 
     private func markDirty(_ name: String) {
-        if !dirty.contains(name) { dirty.append(name) }
+        dirty.append(name)
     }
 
     private func waitForWork(watcher: Inotify) {
@@ -179,7 +179,7 @@ public final class Inbox: @unchecked Sendable {
         found.sort { ($0.mtime, $0.name) < ($1.mtime, $1.name) }
         let ordered = found.map(\.name)
         // Keep inotify's order for names already waiting; add the rest in start-up order.
-        for name in ordered where !dirty.contains(name) { dirty.append(name) }
+        for name in ordered { dirty.append(name) }
         processDirty()
         _ = startup
     }
