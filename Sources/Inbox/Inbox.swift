@@ -86,7 +86,15 @@ public final class Inbox: @unchecked Sendable {
                 switch event.kind {
                 case .changed: markDirty(event.name)
                 case .gone, .overflow: rescan = true
+                case .lost:
+                    rescan = true
+                    logger.warning("inbox_watch_lost", metadata: ["directory": "\(settings.directory)",
+                                                                  "detail": "the directory was removed or moved; watching for it to come back"])
                 }
+            }
+            if !watcher.watching, watcher.rewatch() {
+                logger.info("inbox_watch_restored", metadata: ["directory": "\(settings.directory)"])
+                rescan = true
             }
             let clock = ContinuousClock.now
             if let interval = settings.pollInterval, clock - lastScan >= interval.duration { rescan = true }

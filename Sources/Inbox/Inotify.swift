@@ -10,31 +10,49 @@ import Glibc
 final class Inotify {
     /// One change the kernel reported for a name in the directory.
     struct Event {
-        enum Kind { case changed, gone, overflow }
+        /// `lost`: the directory itself was removed or moved; the watch is gone with it.
+        enum Kind { case changed, gone, overflow, lost }
         var kind: Kind
         var name: String
     }
 
     let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private let directory: String?
+    /// Whether the directory is watched (false once it was removed or moved, until
+    /// `rewatch` finds it again).
+    private(set) var watching: Bool
+    /// Attribute changes too: a file made readable after it arrived (`chmod`) is news.
+    private static let mask = UInt32(IN_CREATE) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_MODIFY)
+        | UInt32(IN_ATTRIB) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
+        | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK)
 
     /// A watcher that never reports anything (inotify switched off).
     init() {
         fd = -1
+        directory = nil
+        watching = true
     }
 
     init(directory: String) throws(InboxError) {
         let fd = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
         guard fd >= 0 else { throw InboxError.io("inotify_init1", errno) }
-        let mask = UInt32(IN_CREATE) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_MODIFY)
-            | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
-            | UInt32(IN_ONLYDIR) | UInt32(IN_EXCL_UNLINK)
-        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+        guard inotify_add_watch(fd, directory, Self.mask) >= 0 else {
             let code = errno
             close(fd)
             throw InboxError.io("watching \(directory) with inotify (raise fs.inotify.max_user_watches if the limit is reached)", code)
         }
         self.fd = fd
+        self.directory = directory
+        watching = true
+    }
+
+    /// Watches the directory again after it was removed or moved away; true once it is
+    /// watched (a directory of that name is there again).
+    func rewatch() -> Bool {
+        guard !watching, fd >= 0, let directory else { return true }
+        watching = inotify_add_watch(fd, directory, Self.mask) >= 0
+        return watching
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -51,6 +69,7 @@ final class Inotify {
                 let header = MemoryLayout<inotify_event>.size
                 while off + header <= n {
                     let base = raw.baseAddress! + off
+                    let wd = base.loadUnaligned(fromByteOffset: 0, as: Int32.self)
                     let mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
                     let len = Int(base.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
                     var name = ""
@@ -63,7 +82,10 @@ final class Inotify {
                     } else if mask & (UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)) != 0 {
                         events.append(Event(kind: .gone, name: name))
                     } else if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)) != 0 {
-                        events.append(Event(kind: .overflow, name: ""))
+                        // Moved away, the old watch would follow the directory elsewhere: drop it.
+                        if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(fd, wd) }
+                        watching = false
+                        events.append(Event(kind: .lost, name: ""))
                     } else if !name.isEmpty {
                         events.append(Event(kind: .changed, name: name))
                     }

@@ -18,6 +18,23 @@ import Testing
         #expect(cursors.first?.line == 2)
     }
 
+    @Test func anInboxRemovedAndMadeAgainIsWatchedAgain() async throws {
+        let h = H()
+        try h.start()
+        try Files.drop(h.path("a.jsonl"), H.stock("S", 4))
+        try await h.waitOnHand("S", 4)
+        try FileManager.default.removeItem(atPath: h.inboxDir)
+        try await eventually("the loss is logged") { h.logs.all.contains { $0.contains("event=inbox_watch_lost") } }
+        try FileManager.default.createDirectory(atPath: h.inboxDir, withIntermediateDirectories: false)
+        try await eventually("watched again") { h.logs.all.contains { $0.contains("event=inbox_watch_restored") } }
+        // A file dropped into the new directory is read: through the new watch, not a poll
+        // (this harness polls nothing).
+        try Files.drop(h.path("b.jsonl"), H.stock("T", 2))
+        try await h.waitOnHand("T", 2)
+        try Files.append(h.path("b.jsonl"), H.delta("T", 1))
+        try await h.waitOnHand("T", 3)
+    }
+
     @Test func appliesALineOnlyOnceItEnds() async throws {
         let h = H()
         try h.start()
