@@ -38,9 +38,9 @@ for f in config/samples/*; do
   expand "$f" > ".demo/inbox/$name.part" && mv ".demo/inbox/$name.part" ".demo/inbox/$name"
   sleep 3
 done
-echo "--- state after the samples (sqlite3 .demo/state/backorderd.sqlite):" >&2
-command -v sqlite3 >/dev/null && sqlite3 -header -column .demo/state/backorderd.sqlite \
-  "SELECT sku, location, on_hand, reserved FROM position; SELECT order_id, line, sku, qty, status FROM order_line; SELECT endpoint, type, order_key, state FROM outbox;" >&2 || true
+echo "--- state after the samples (backorderd status, and one order's story):" >&2
+"$bin" status --config "$config" >&2
+"$bin" order --config "$config" O-1001 >&2
 echo "--- rejected lines: .demo/state/rejected.jsonl" >&2
 cat .demo/state/rejected.jsonl >&2
 if [ -n "${SCREENSHOTS:-}" ]; then

@@ -4,7 +4,9 @@
 # inside it, runs the installed binary, `check` on the shipped configuration with
 # credential files, `systemd-analyze verify` on the installed unit and `man -w`; then
 # removes and purges it and checks that nothing is left but the state.
-# Usage: scripts/test-package.sh (as root)   Prints "package: N passed, N failed" at the end.
+# Usage: scripts/test-package.sh [DEB] (as root)   Prints "package: N passed, N failed" at
+# the end. With DEB (built beforehand, as scripts/test.sh does for a normal user), it
+# builds nothing: root then needs no Swift and writes nothing into the clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 passed=0
@@ -18,7 +20,7 @@ for pkg in debootstrap lintian; do
 done
 if [ -n "${need:-}" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null; fi
 
-deb=$(bash scripts/package-deb.sh .build/deb | tail -1)
+deb=${1:-$(bash scripts/package-deb.sh .build/deb | tail -1)}
 version=$(dpkg-deb --field "$deb" Version)
 echo "package: $deb"
 

@@ -10,4 +10,11 @@ swift build --build-tests
 swift test --skip-build "$@"
 bash scripts/check-unit.sh
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
-if [ "$(id -u)" -eq 0 ]; then bash scripts/test-package.sh; else sudo bash scripts/test-package.sh; fi
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/test-package.sh
+else
+  # Built as this user, installed as root: sudo's secure_path has no Swift, and what
+  # root builds in the clone would stay root's.
+  deb=$(bash scripts/package-deb.sh .build/deb | tail -1)
+  sudo env "PATH=/usr/local/sbin:/usr/sbin:/sbin:$PATH" bash scripts/test-package.sh "$(realpath "$deb")"
+fi

@@ -68,6 +68,8 @@ import Testing
         #expect(bare.err.contains("- endpoints[0].secret_credential: $CREDENTIALS_DIRECTORY is not set"), "\(bare.err)")
         #expect(bare.err.contains("LoadCredential=email.secret:PATH"))
         // A credential that is missing or not a secret is named.
+        // Replaced, not rewritten: the credential is 0400, which only root may write to.
+        try FileManager.default.removeItem(atPath: dir + "/staff.secret")
         try Files.write(dir + "/staff.secret", "hunter2\n")
         let bad = try await Binary.run(["check", "--config", ConfigTests.repoFile("config/backorderd.toml")],
                                  environment: ["CREDENTIALS_DIRECTORY": dir])

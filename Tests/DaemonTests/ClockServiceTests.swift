@@ -30,7 +30,7 @@ import Testing
         defer { task.cancel() }
         // An absence cannot be awaited: give an ungated clock ample time (it passes in
         // milliseconds) and check that nothing was told.
-        let early = try? await eventually(timeout: .milliseconds(500), "an early pass") { !seen.all.isEmpty }
+        let early: Void? = try? await eventually(timeout: .milliseconds(500), "an early pass") { !seen.all.isEmpty }
         #expect(early == nil && seen.all.isEmpty, "no clock pass before the inbox has caught up")
         #expect(try store.nextDeadline().map { $0 <= Script.t0 + .days(3) } == true, "the deadline is still due")
         gate.open()

@@ -23,7 +23,7 @@ import Testing
             case 5: out += "{{{\(scalars.randomElement(using: &g)!)}}}"
             case 6: out += "{{& \(scalars.randomElement(using: &g)!) }}"
             case 7: out += "{{! a comment }}"
-            case 8, 9 where depth < 3:
+            case 8 where depth < 3, 9 where depth < 3:
                 let name = (scalars + ["lines", "remaining"]).randomElement(using: &g)!
                 let inverted = Bool.random(using: &g)
                 let open = Bool.random(using: &g) ? "\n" : ""

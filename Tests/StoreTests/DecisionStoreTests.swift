@@ -56,7 +56,7 @@ import Testing
         var line: Int64 = 0
         func flush() throws {
             guard !batch.isEmpty else { return }
-            try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f.jsonl", offset: line, line: line),
+            _ = try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f.jsonl", offset: line, line: line),
                                         records: batch, readAt: Script.t0))
             batch = []
         }

@@ -22,7 +22,7 @@ import Testing
         let root = TempDirectory()
         let dir = root.path + "/a/b/state"
         let store = try Store(directory: dir)
-        try store.apply(batch([.stock(StockChange(key: PositionKey(sku: "S", location: "L"), kind: .onHand(1)))], line: 1, offset: 10))
+        _ = try store.apply(batch([.stock(StockChange(key: PositionKey(sku: "S", location: "L"), kind: .onHand(1)))], line: 1, offset: 10))
         #expect(mode(dir) == 0o700)
         for f in try FileManager.default.contentsOfDirectory(atPath: dir) {
             #expect(mode(dir + "/" + f) == 0o600, "\(f)")
@@ -156,7 +156,7 @@ import Testing
         do {
             let store = try Store(directory: dir)
             let key = PositionKey(sku: "S", location: "L")
-            try store.apply(batch([
+            _ = try store.apply(batch([
                 .stock(StockChange(key: key, kind: .onHand(5))),
                 .restock(RestockChange(po: "P", key: key, quantity: 3, expectedAt: .instant(Instant(milliseconds: 9)))),
                 .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 2, orderedAt: .instant(Instant(milliseconds: 1)),
