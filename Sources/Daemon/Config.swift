@@ -55,6 +55,9 @@ public struct DeliverySettings: Sendable, Equatable {
     public var maxAge: Span = .hours(72)
     public var timeout: Span = .seconds(10)
     public var concurrency: Int = 32
+    /// How long messages queued for an endpoint no longer configured wait for it to come
+    /// back (a rename being finished) before they become dead letters.
+    public var removedEndpointGrace: Span = .hours(24)
 }
 
 /// A webhook signing secret. Its description never shows the key.

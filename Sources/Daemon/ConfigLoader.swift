@@ -150,6 +150,7 @@ public enum ConfigLoader {
         }
         delivery.maxAttempts = dR.int("max_attempts", default: delivery.maxAttempts, range: 1...1000)
         delivery.maxAge = dR.span("max_age", default: delivery.maxAge, min: .seconds(1))
+        delivery.removedEndpointGrace = dR.span("removed_endpoint_grace", default: delivery.removedEndpointGrace, min: .zero)
         delivery.timeout = dR.span("timeout", default: delivery.timeout, min: Span(milliseconds: 10))
         if delivery.timeout > .minutes(10) { dR.problem("timeout", "(\(delivery.timeout)) is longer than the 10m allowed") }
         delivery.concurrency = dR.int("concurrency", default: delivery.concurrency, range: 1...1024)

@@ -82,6 +82,8 @@ public enum Daemon {
                                    interval: SystemdNotifier.watchdogInterval(), logger: logger, status: status)
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
                                            "state": "\(config.stateDirectory)", "config": "\(config.path)"])
+        let removed = RemovedEndpointService(store: store, grace: config.delivery.removedEndpointGrace, logger: logger,
+                                             now: { Instant.now() })
         let group = ServiceGroup(configuration: .init(
             // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
             services: [.init(service: dispatcher),
@@ -91,8 +93,11 @@ public enum Daemon {
                        .init(service: ingest),
                        .init(service: notify),
                        .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger) { new in
-                           try reload(new, running: config, store: store, dispatcher: dispatcher)
+                           let restart = try reload(new, running: config, store: store, dispatcher: dispatcher)
+                           removed.pass()  // an endpoint renamed or removed: said now, not within the minute
+                           return restart
                        })]
+                + [.init(service: removed)]
                 + (config.retainDelivered.map { [.init(service: RetentionService(store: store, keep: $0, logger: logger,
                                                                                   now: { Instant.now() }))] } ?? [])
                 + listeners(config, store: store, metrics: metrics, deliveries: window, logger: logger),

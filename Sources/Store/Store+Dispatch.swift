@@ -205,24 +205,59 @@ extension Store {
     /// Puts dead letters back in the queue, due now, with a fresh attempt count and age:
     /// those with the given webhook ids (nil: any) that the filter matches. Returns the
     /// dead letters requeued.
+    /// With `to`, they move to that endpoint (a renamed one); a message that endpoint
+    /// already has (the same webhook id) stays where it is and is not returned.
     public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter(),
-                                   now: Instant) throws -> [DeadLetter] {
+                                   now: Instant, to: String? = nil) throws -> [DeadLetter] {
         let (clause, arguments) = filter.sql(ids: ids)
         return try writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox INDEXED BY outbox_dead
                 WHERE state = 'dead'\(clause) ORDER BY id
                 """, arguments: arguments)
+            var done: [Row] = []
             for r in rows {
+                if let to, to != (r[2] as String) {
+                    let taken = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM outbox WHERE webhook_id = ? AND endpoint = ?)",
+                                                  arguments: [r[1] as String, to]) ?? false
+                    if taken { continue }
+                }
                 try db.execute(sql: """
-                    UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, last_error = NULL
-                    WHERE id = ?
-                    """, arguments: [now.milliseconds, now.milliseconds, r[0] as Int64])
+                    UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, created_at = ?, last_error = NULL,
+                        endpoint = ? WHERE id = ?
+                    """, arguments: [now.milliseconds, now.milliseconds, to ?? (r[2] as String), r[0] as Int64])
+                done.append(r)
             }
-            return rows.map {
-                DeadLetter(webhookID: $0[1], endpoint: $0[2], type: $0[3], orderKey: $0[4], attempts: $0[5], lastError: $0[6],
+            return done.map {
+                DeadLetter(webhookID: $0[1], endpoint: to ?? $0[2], type: $0[3], orderKey: $0[4], attempts: $0[5], lastError: $0[6],
                            createdAt: Instant(milliseconds: $0[7]))
             }
+        }
+    }
+
+    /// Messages waiting (pending or in flight) for endpoints not in `configured`, per endpoint.
+    public func strandedMessages(configured: Set<String>) throws -> [String: Int] {
+        try writer.read { db in
+            var out: [String: Int] = [:]
+            for r in try Row.fetchAll(db, sql: """
+                SELECT endpoint, COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY endpoint
+                """) where !configured.contains(r[0] as String) {
+                out[r[0]] = r[1]
+            }
+            return out
+        }
+    }
+
+    /// Makes the pending messages of a removed endpoint dead letters (`endpoint removed`);
+    /// returns how many. One in flight comes back pending when its lease runs out, and
+    /// goes at the next review.
+    public func deadLetterRemoved(endpoint: String, now: Instant) throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'dead', lease_until = NULL, last_error = 'endpoint removed'
+                WHERE endpoint = ? AND state = 'pending'
+                """, arguments: [endpoint])
+            return db.changesCount
         }
     }
 

@@ -59,6 +59,7 @@ struct DeadLettersCommand: ParsableCommand {
         @OptionGroup var options: ConfigOption
         @OptionGroup var filter: Filter
         @Flag(help: "Every dead letter (with a filter: every one it matches).") var all = false
+        @Option(help: "Move them to this endpoint (one that replaced a removed or renamed one).") var to: String?
         @Argument(help: "Webhook ids (msg_…).") var ids: [String] = []
 
         func validate() throws {
@@ -68,8 +69,11 @@ struct DeadLettersCommand: ParsableCommand {
         }
 
         func run() throws {
+            if let to, !(try options.load()).endpoints.contains(where: { $0.name == to }) {
+                throw ValidationError("--to \(to): the configuration has no endpoint of that name")
+            }
             let store = try options.openStateOnly()
-            let done = try store.requeueDeadLetters(ids.isEmpty ? nil : ids, matching: try filter.value, now: Instant.now())
+            let done = try store.requeueDeadLetters(ids.isEmpty ? nil : ids, matching: try filter.value, now: Instant.now(), to: to)
             for d in done { print("requeued \(d.webhookID) to \(d.endpoint)") }
             let missing = Set(ids).subtracting(done.map(\.webhookID))
             for id in missing.sorted() { print("not a dead letter\(try filter.value.isEmpty ? "" : " matching the filter"): \(id)") }

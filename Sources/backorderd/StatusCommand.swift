@@ -28,8 +28,13 @@ struct StatusCommand: ParsableCommand {
         }
         print("\nendpoints:")
         if r.endpoints.isEmpty { print("  none configured") }
+        let configured = Set(config.endpoints.map(\.name))
         for e in r.endpoints {
             print("  \(e.name): pending \(e.pending), in flight \(e.inFlight), delivered \(e.delivered), dead \(e.dead), superseded \(e.superseded), breaker \(e.breaker)")
+            if !configured.contains(e.name), e.pending + e.inFlight > 0 {
+                print("    not in the configuration: its \(e.pending + e.inFlight) waiting become dead letters after delivery.removed_endpoint_grace "
+                      + "(\(config.delivery.removedEndpointGrace)); move them with dead-letters requeue --endpoint \(e.name) --to NEW")
+            }
             if let err = e.lastError { print("    last error \(e.lastErrorAt ?? ""): \(err)") }
         }
         print("\ndead letters: \(r.deadLetters)\(r.deadLetters > 0 ? " (backorderd dead-letters list)" : "")")
