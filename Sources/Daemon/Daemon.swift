@@ -97,9 +97,11 @@ public enum Daemon {
                            removed.pass()  // an endpoint renamed or removed: said now, not within the minute
                            return restart
                        })]
-                + [.init(service: removed)]
-                + (config.retainDelivered.map { [.init(service: RetentionService(store: store, keep: $0, logger: logger,
-                                                                                  now: { Instant.now() }))] } ?? [])
+                + [.init(service: PeriodicService(every: RemovedEndpointService.period) { removed.pass() })]
+                + (config.retainDelivered.map { keep in
+                    let retention = RetentionService(store: store, keep: keep, logger: logger, now: { Instant.now() })
+                    return [.init(service: PeriodicService(every: RetentionService.period) { retention.pass() })]
+                } ?? [])
                 + listeners(config, store: store, metrics: metrics, deliveries: window, logger: logger),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))

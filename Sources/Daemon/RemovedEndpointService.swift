@@ -1,7 +1,6 @@
 import BackorderCore
 import Foundation
 import Logging
-import ServiceLifecycle
 import Store
 
 /// Looks once a minute (and at start) for messages queued for endpoints the running
@@ -9,7 +8,7 @@ import Store
 /// `delivery.removed_endpoint_grace` makes them dead letters (`endpoint removed`), which
 /// `dead-letters requeue --to ENDPOINT` moves to another endpoint. The decisions are
 /// `RemovedEndpoints`'; this only reads the store and carries them out.
-public final class RemovedEndpointService: Service, @unchecked Sendable {
+public final class RemovedEndpointService: @unchecked Sendable {
     private let store: Store
     private let grace: Span
     private let logger: Logger
@@ -23,15 +22,6 @@ public final class RemovedEndpointService: Service, @unchecked Sendable {
         self.grace = grace
         self.logger = logger
         self.now = now
-    }
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.pass()
-                try? await Task.sleep(for: Self.period)
-            }
-        }
     }
 
     /// One review. Endpoints are those of the rules the store runs with (a reload changes them).

@@ -1,12 +1,11 @@
 import BackorderCore
 import Logging
-import ServiceLifecycle
 import Store
 
 /// Prunes delivered and superseded messages older than `state.retain_delivered`, a few
 /// hundred per transaction, once a minute; dead letters stay until a person acts. Keeps
 /// the state file from growing without bound.
-public final class RetentionService: Service, @unchecked Sendable {
+public final class RetentionService: @unchecked Sendable {
     private let store: Store
     private let keep: Span
     private let logger: Logger
@@ -19,15 +18,6 @@ public final class RetentionService: Service, @unchecked Sendable {
         self.keep = keep
         self.logger = logger
         self.now = now
-    }
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.pass()
-                try? await Task.sleep(for: Self.period)
-            }
-        }
     }
 
     /// One pass: small transactions until nothing old is left.
