@@ -23,14 +23,29 @@ enum StateIdentity {
         var created: String
     }
 
-    static func read(_ directory: String) -> Marker? {
-        guard let text = try? String(contentsOfFile: directory + "/" + fileName, encoding: .utf8) else { return nil }
+    /// The migration that gives a state its id.
+    static let migration = "v8-state-id"
+
+    /// The id file, nil when there is none. One that is there but cannot be read, or
+    /// names no id, is refused: taking it for "no state here" would start afresh.
+    static func read(_ directory: String) throws -> Marker? {
+        let path = directory + "/" + fileName
+        guard access(path, F_OK) == 0 else {
+            if errno == ENOENT { return nil }
+            throw StateRefusal(description: "cannot look at \(path): \(String(cString: strerror(errno))). " + StateRefusal.advice(directory))
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw StateRefusal(description: "\(path) cannot be read (check its owner and mode); it names the state this directory held. "
+                               + StateRefusal.advice(directory))
+        }
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "=") else { continue }
             fields[String(line[..<eq])] = String(line[line.index(after: eq)...])
         }
-        guard let id = fields["id"], !id.isEmpty else { return nil }
+        guard let id = fields["id"], !id.isEmpty else {
+            throw StateRefusal(description: "\(path) names no state id; it was damaged. " + StateRefusal.advice(directory))
+        }
         return Marker(id: id, created: fields["created"] ?? "")
     }
 
@@ -69,8 +84,13 @@ enum StateIdentity {
 
     /// Whether an error from opening a database says the file is not a usable database.
     static func isCorruption(_ error: any Error) -> Bool {
-        guard let e = error as? DatabaseError else { return false }
-        return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
+        if let e = error as? DatabaseError {
+            return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
+        }
+        if case .sqlite(let code, _)? = error as? StoreError {
+            return code & 0xFF == 11 || code & 0xFF == 26  // SQLITE_CORRUPT, SQLITE_NOTADB
+        }
+        return false
     }
 }
 
@@ -87,9 +107,17 @@ public struct StateRefusal: Error, CustomStringConvertible, Sendable {
 }
 
 extension Store {
+    /// Whether `directory` holds a state (a database, or the id file of one): the support
+    /// commands open only such a directory, so that they never make one.
+    public static func hasState(_ directory: String) -> Bool {
+        var st = stat()
+        return (stat(directory + "/" + databaseName, &st) == 0 && st.st_size > 0)
+            || access(directory + "/" + StateIdentity.fileName, F_OK) == 0
+    }
+
     /// The refusal for a database SQLite cannot read.
     static func corrupt(_ path: String, _ error: any Error) -> StateRefusal {
-        StateRefusal(description: "\(path) is damaged (\(error)); it was not changed. "
+        StateRefusal(description: "\(path) is damaged (\(error)). "
                      + StateRefusal.advice((path as NSString).deletingLastPathComponent))
     }
 
@@ -98,15 +126,20 @@ extension Store {
         StateIdentity.isCorruption(error) ? Self.corrupt(directory + "/" + Self.databaseName, error) : error
     }
 
-    /// Sets the state files of `directory` aside (renamed with `suffix`) and forgets its
-    /// id, so that the next start makes a new, empty state. Returns the files moved.
-    /// The caller holds the directory's `StateLock`.
+    /// Sets the state files of `directory` aside, under their own names in the folder
+    /// `directory/suffix` (so the database still finds its WAL there), and forgets its id:
+    /// the next start makes a new, empty state. Returns the files moved. The caller holds
+    /// the directory's `StateLock`.
     public static func setAside(_ directory: String, suffix: String) throws -> [String] {
         var moved: [String] = []
+        let folder = directory + "/" + suffix
         for name in [databaseName, databaseName + "-wal", databaseName + "-shm", StateIdentity.fileName] {
             let path = directory + "/" + name
             guard access(path, F_OK) == 0 else { continue }
-            let to = path + "." + suffix
+            if moved.isEmpty, mkdir(folder, 0o700) != 0, errno != EEXIST {
+                throw StoreError.setup("cannot make \(folder): \(String(cString: strerror(errno)))")
+            }
+            let to = folder + "/" + name
             guard rename(path, to) == 0 else {
                 throw StoreError.setup("cannot rename \(path) to \(to): \(String(cString: strerror(errno)))")
             }

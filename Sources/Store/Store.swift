@@ -81,7 +81,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         _ = SQLiteProcess.configured
         try Self.prepareDirectory(directory)
         let path = directory + "/" + Self.databaseName
-        let marker = StateIdentity.read(directory)
+        let marker = try StateIdentity.read(directory)
         var st = stat()
         let exists = stat(path, &st) == 0
         if let marker, !exists || st.st_size == 0 {
@@ -111,14 +111,33 @@ public final class Store: IngestSink, @unchecked Sendable {
             try db.execute(sql: db.configuration.readonly ? "PRAGMA synchronous = NORMAL"
                                                           : "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 16000; PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -8192")
         }
+        let id: String
         do {
             writer = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator(calendar: decider.policy.calendar).migrate(writer)
+            let migrator = Schema.migrator(calendar: decider.policy.calendar)
+            let hadID = try writer.read { db in try migrator.appliedIdentifiers(db).contains(StateIdentity.migration) }
+            try migrator.migrate(writer)
+            // A state from before ids (a backup taken before the upgrade, restored here)
+            // was just given one: it is the state this directory's id names.
+            if let marker, !hadID {
+                try writer.write { db in try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'state_id'", arguments: [marker.id]) }
+            }
+            guard let stored = try writer.read(StateIdentity.id), !stored.isEmpty else {
+                throw StoreError.setup("\(path) has no state id (meta.state_id); restore it from a backup")
+            }
+            id = stored
+            if marker == nil {
+                // The id reaches the disk before the file that names it (commits are not
+                // synced one by one): else a power cut could leave the file naming an id
+                // the database never kept, and the next start would refuse the state.
+                try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(FULL)") }
+            }
+        } catch let e as StoreError {
+            throw StateIdentity.isCorruption(e) ? Self.corrupt(path, e) : e
         } catch {
             if StateIdentity.isCorruption(error) { throw Self.corrupt(path, error) }
             throw StoreError.setup("cannot open the state database \(path): \(error)")
         }
-        let id = try writer.read(StateIdentity.id) ?? ""
         if let marker {
             guard marker.id == id else {
                 throw StateRefusal(description: "\(path) holds another state (id \(id)) than the one the state directory \(directory) "

@@ -109,6 +109,10 @@ extension ConfigOption {
     /// work beside a running daemon.
     func openStateOnly() throws -> Store {
         let config = try load()
+        guard Store.hasState(config.stateDirectory) else {
+            FileHandle.standardError.write(Data("backorderd: no state in \(config.stateDirectory) yet: the daemon has not run there (to restore a backup, copy it there first)\n".utf8))
+            throw ExitCode.failure
+        }
         do {
             return try Store(directory: config.stateDirectory, decider: Decider(policy: config.policy.decision))
         } catch {

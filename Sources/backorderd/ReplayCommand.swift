@@ -27,7 +27,18 @@ struct ReplayCommand: ParsableCommand {
             at = i
         }
         let renderer = try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone)
-        let store = try Store(directory: config.stateDirectory, decider: Decider(policy: config.policy.decision),
+        // On a directory without a state (trying templates before going live), an empty
+        // one of its own: replay makes nothing where the daemon will keep its state.
+        var directory = config.stateDirectory
+        var scratch: String? = nil
+        if !Store.hasState(directory) {
+            var template = Array((NSTemporaryDirectory() + "/backorderd-replay-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else { throw ValidationError("cannot make a temporary directory") }
+            directory = String(cString: made)
+            scratch = directory
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
+        let store = try Store(directory: directory, decider: Decider(policy: config.policy.decision),
                               grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
                               subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])
         let reader = ChangeFileReader(decoder: ZoneRules.decoder(timezone: config.policy.timezone))

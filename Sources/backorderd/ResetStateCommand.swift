@@ -26,6 +26,12 @@ struct ResetStateCommand: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let directory = config.stateDirectory
+        let suffix = "set-aside-" + RFC3339.format(Instant(seconds: Int64(Date().timeIntervalSince1970))).replacingOccurrences(of: ":", with: "")
+        guard yes else {
+            print("would move the state in \(directory) to \(directory)/\(suffix)/; the next start reads every file in \(config.inbox.directory) again and sends its messages again")
+            print("run again with --yes to do it")
+            return
+        }
         let lock: StateLock
         do {
             lock = try StateLock(directory: directory)
@@ -34,12 +40,6 @@ struct ResetStateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         defer { withExtendedLifetime(lock) {} }
-        let suffix = "set-aside-" + RFC3339.format(Instant(seconds: Int64(Date().timeIntervalSince1970))).replacingOccurrences(of: ":", with: "")
-        guard yes else {
-            print("would set aside the state in \(directory) (suffix .\(suffix)); the next start reads every file in \(config.inbox.directory) again and sends its messages again")
-            print("run again with --yes to do it")
-            return
-        }
         let moved = try Store.setAside(directory, suffix: suffix)
         if moved.isEmpty {
             print("no state in \(directory): nothing to set aside")

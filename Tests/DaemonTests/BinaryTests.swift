@@ -209,9 +209,12 @@ extension BinaryTests {
         let text = try await Binary.run(["replay", "--config", cfg, "--now", "2026-12-01T00:00:00Z", file])
         #expect(text.out.contains("── backorder.delayed"))
         #expect(text.out.contains("nothing was sent or kept"))
+        // Replay on a directory the daemon never ran in made no state there, and the
+        // support commands say so rather than make one.
+        #expect(!FileManager.default.fileExists(atPath: root.path + "/state/backorderd.sqlite"), "replay kept nothing")
         let status = try await Binary.run(["status", "--config", cfg, "--json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.out.utf8)) as? [String: Any])
-        #expect((json["lines"] as? [String: Int])?.values.reduce(0, +) == 0, "replay changed no state")
+        #expect(status.code == 1 && status.err.contains("no state in ") && status.err.contains("/state yet"), "\(status.err)")
+        #expect(!FileManager.default.fileExists(atPath: root.path + "/state/backorderd.state-id"))
     }
 }
 
@@ -344,6 +347,23 @@ extension BinaryTests {
         #expect(damaged.code == 78)
         #expect(damaged.log.contains("/state/backorderd.sqlite is damaged"), "\(damaged.log)")
 
+        // Tables damaged past the first page: refused too.
+        var torn = saved
+        if torn.count > 4096 { torn.replaceSubrange(4096..<torn.count, with: Data(repeating: 0xA5, count: torn.count - 4096)) }
+        try torn.write(to: URL(fileURLWithPath: db))
+        let tornRun = try await start("torn.log")
+        #expect(tornRun.code == 78, "\(tornRun.log)")
+        #expect(tornRun.log.contains("/state/backorderd.sqlite is damaged"), "\(tornRun.log)")
+
+        // Another state's file: refused, with the way to take it on purpose.
+        let other = TempDirectory()
+        _ = try Store(directory: other.path + "/state")
+        try FileManager.default.removeItem(atPath: db)
+        try FileManager.default.copyItem(atPath: other.path + "/state/backorderd.sqlite", toPath: db)
+        let foreign = try await start("foreign.log")
+        #expect(foreign.code == 78)
+        #expect(foreign.log.contains("holds another state"), "\(foreign.log)")
+
         // Restored from the backup (the same state): it starts, with its data.
         try saved.write(to: URL(fileURLWithPath: db))
         let restored = try await Binary.run(["status", "--config", cfg, "--json"])
@@ -357,7 +377,7 @@ extension BinaryTests {
         #expect(try await start("still.log").code == 78, "without --yes nothing changed")
         let reset = try await Binary.run(["reset-state", "--config", cfg, "--yes"])
         #expect(reset.code == 0, "\(reset.err)")
-        #expect(reset.out.contains("/state/backorderd.sqlite.set-aside-"), "\(reset.out)")
+        #expect(reset.out.contains("/state/set-aside-") && reset.out.contains("/backorderd.sqlite\n"), "\(reset.out)")
         let fresh = try Binary.start(["run", "--config", cfg], logPath: root.file("fresh.log"))
         defer { if fresh.isRunning { kill(fresh.processIdentifier, SIGKILL) } }
         try await eventually("fresh ready") { Files.read(root.file("fresh.log")).contains("event=ready") }

@@ -17,12 +17,7 @@ public enum Binary {
 
     /// Runs the binary to completion and returns its exit code, stdout and stderr.
     public static func run(_ args: [String], environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String) {
-        let p = process(args, environment)
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
+        let (p, out, err) = try launch(args, environment)
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -33,17 +28,23 @@ public enum Binary {
     /// polled, so no thread of the cooperative pool waits on the child (with two cores the
     /// pool has two threads, and the loopback receivers other tests run need them).
     public static func run(_ args: [String], environment: [String: String] = [:]) async throws -> (code: Int32, out: String, err: String) {
+        let (p, out, err) = try launch(args, environment)
+        async let o = drain(out)
+        async let e = drain(err)
+        let (od, ed) = await (o, e)
+        await p.exited()
+        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    }
+
+    /// Starts the binary with its output and errors on pipes.
+    private static func launch(_ args: [String], _ environment: [String: String]) throws -> (Process, Pipe, Pipe) {
         let p = process(args, environment)
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        async let o = drain(out)
-        async let e = drain(err)
-        let (od, ed) = await (o, e)
-        await p.exited()
-        return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+        return (p, out, err)
     }
 
     private static func drain(_ pipe: Pipe) async -> Data {
