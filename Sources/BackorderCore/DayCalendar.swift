@@ -162,6 +162,26 @@ public final class DayCalendar: Sendable, CustomStringConvertible {
         return a % b < 0 ? q - 1 : q
     }
 
+    /// Whether two times name the same moment as the decisions store it: equal, or a date
+    /// and the instant that is its start in `policy.timezone` (how releases before 0.2
+    /// stored a bare date, and how a feed that writes midnight as a timestamp spells it).
+    /// A record repeating such a time changes nothing.
+    public func same(_ a: Moment, _ b: Moment) -> Bool {
+        switch (a, b) {
+        case (.day(let d), .instant(let i)), (.instant(let i), .day(let d)): start(of: d) == i || legacyMidnight(of: d) == i
+        default: a == b
+        }
+    }
+
+    /// Where releases before 0.2 put a bare date: the offset at UTC midnight, corrected
+    /// once (in a gap at midnight this lands before the day; `DateMigration` reads it back).
+    public func legacyMidnight(of day: CalendarDay) -> Instant {
+        let name = policyZone
+        let utc = Span.saturating(day.number, 86_400)
+        let o = offset(name, utc)
+        return Instant(milliseconds: Span.saturating(utc &- offset(name, utc &- o), 1000))
+    }
+
     /// Whole days and the rest of a span (the rest is never negative).
     static func split(_ span: Span) -> (days: Int64, rest: Span) {
         let dayMs: Int64 = 86_400_000

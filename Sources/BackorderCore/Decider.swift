@@ -36,7 +36,9 @@ public struct Decider: Sendable {
         case .restock(let r):
             now = r.at ?? defaultAt
             let key = RestockKey(po: r.po, position: r.key)
-            ws.put(Restock(key: key, quantity: r.quantity, expectedAt: r.expectedAt, status: r.status, updatedAt: now))
+            var expected = r.expectedAt
+            if let old = ws.restock(key), policy.calendar.same(old.expectedAt, expected) { expected = old.expectedAt }
+            ws.put(Restock(key: key, quantity: r.quantity, expectedAt: expected, status: r.status, updatedAt: now))
             touched.append(r.key)
         case .backorder(let b):
             now = b.at ?? defaultAt
@@ -46,7 +48,9 @@ public struct Decider: Sendable {
                 var line = ws.line(at: row)
                 // A closed line stays closed: a late copy of its record changes nothing.
                 guard line.status.isOpen else { return }
-                if line.promisedAt != b.promisedAt {
+                // The same promise spelled the other way (a date, or its midnight as an
+                // instant) is no new promise: the estimate given stands.
+                if !policy.calendar.same(line.promisedAt, b.promisedAt) {
                     line.promisedAt = b.promisedAt
                     line.estimate = b.promisedAt
                 }

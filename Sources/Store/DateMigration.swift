@@ -12,7 +12,11 @@ struct DateMigration {
         guard ms < Moment.dayTag, ms > -Moment.dayTag else { return ms }
         let instant = Instant(milliseconds: ms)
         let day = calendar.day(of: instant)
-        return calendar.start(of: day) == instant ? Moment.day(day).raw : ms
+        if calendar.start(of: day) == instant { return Moment.day(day).raw }
+        // Where midnight is skipped, the previous releases put the date an hour before it.
+        let next = day.adding(days: 1)
+        if calendar.legacyMidnight(of: next) == instant { return Moment.day(next).raw }
+        return ms
     }
 
     func run(_ db: Database) throws {

@@ -173,9 +173,8 @@ enum Schema {
         // policy.timezone, as an instant; now it is kept as the date. The rule, documented
         // in docs/upgrading.md: a stored time at exactly 00:00:00.000 in policy.timezone
         // came from a bare date (feeds that write midnight as a full timestamp are read as
-        // that date: at worst told one day later). Deadlines are left as they are: the
-        // new ones are never earlier, and a line woken early is looked at and given its
-        // new deadline.
+        // that date: at worst told one day later). Deadlines are worked out again at each
+        // load (Store.readState), so the old ones are never used.
         m.registerMigration("v7-calendar-dates") { db in
             try DateMigration(calendar: calendar).run(db)
         }

@@ -251,7 +251,14 @@ extension Store {
             let l = RawStatement(try db.cachedStatement(sql: """
                 SELECT \(Self.lineColumnsWithoutCustomer) FROM order_line WHERE status IN ('waiting', 'ready')
                 """))
-            while try l.step() { state.load(Self.readLine(l, calendar: calendar)) }
+            // Deadlines are worked out again, not trusted from the file: one written by an
+            // earlier release (or under another policy.timezone) may be early or late.
+            let decider = self.decider
+            while try l.step() {
+                var line = Self.readLine(l, calendar: calendar)
+                if line.status == .waiting { line.deadline = decider.deadline(of: line) }
+                state.load(line)
+            }
             let r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
             while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
         }

@@ -69,7 +69,7 @@ public final class Store: IngestSink, @unchecked Sendable {
 
     /// Opens (creating if needed) the state in `directory` and migrates it.
     public init(directory: String, decider: Decider = Decider(), grouper: Grouper = Grouper(),
-                renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [],
+                renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [], migrates: Bool = true,
                 checkpoints: CheckpointPolicy = CheckpointPolicy(),
                 clock: @escaping @Sendable () -> Instant = Store.wallClock,
                 logger: Logger = Logger(label: "backorderd.store")) throws {
@@ -116,6 +116,12 @@ public final class Store: IngestSink, @unchecked Sendable {
             writer = try DatabasePool(path: path, configuration: config)
             let migrator = Schema.migrator(calendar: decider.policy.calendar)
             let hadID = try writer.read { db in try migrator.appliedIdentifiers(db).contains(StateIdentity.migration) }
+            if !migrates, try !writer.read({ db in try migrator.hasCompletedMigrations(db) }) {
+                // Migrations run under the daemon's lock, with its configuration: a support
+                // command beside a daemon of the previous release must not change its file.
+                throw StoreError.setup("the state in \(directory) was written by an earlier release; start the daemon "
+                                       + "(systemctl restart backorderd) so that it brings it up to date, then run this again")
+            }
             try migrator.migrate(writer)
             // A state from before ids (a backup taken before the upgrade, restored here)
             // was just given one: it is the state this directory's id names.

@@ -40,7 +40,7 @@ struct ReplayCommand: ParsableCommand {
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let store = try Store(directory: directory, decider: Decider(policy: config.policy.decision),
                               grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
-                              subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])
+                              subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))], migrates: scratch != nil)
         let reader = ChangeFileReader(decoder: ZoneRules.decoder(timezone: config.policy.timezone))
         var perFile: [[IngestBatch]] = []
         for path in files {

@@ -143,12 +143,27 @@ import Testing
 
     @Test func allocationPutsADateAtItsStartInThePolicyZone() {
         var run = Run(policyZone: "America/New_York")
-        // Ordered on 20 November (a date: from 05:00 UTC) and at 04:00 UTC that day (an instant, earlier).
+        // Ordered on 20 November (a date: from 05:00 UTC, 00:00 in New York), at 04:00 UTC
+        // that day (an instant, earlier) and at 06:00 UTC (later): the date comes between.
         run.order("O-date", ordered: .day(Self.day(2026, 11, 20)), promised: .day(Self.day(2026, 12, 10)), zone: nil)
-        run.order("O-instant", ordered: .instant(Self.at("2026-11-20T04:00:00Z")), promised: .day(Self.day(2026, 12, 10)), zone: nil)
-        let events = run.sim.stock(1, Self.key, at: Self.at("2026-12-02T00:00:00Z"))
-        #expect(events.contains(.ready(LineKey(order: "O-instant", line: "1"), at: Self.at("2026-12-02T00:00:00Z"))))
-        #expect(run.sim.line("O-date").status == .waiting)
+        run.order("O-early", ordered: .instant(Self.at("2026-11-20T04:00:00Z")), promised: .day(Self.day(2026, 12, 10)), zone: nil)
+        run.order("O-late", ordered: .instant(Self.at("2026-11-20T06:00:00Z")), promised: .day(Self.day(2026, 12, 10)), zone: nil)
+        let first = run.sim.stock(1, Self.key, at: Self.at("2026-12-02T00:00:00Z"))
+        #expect(first.contains(.ready(LineKey(order: "O-early", line: "1"), at: Self.at("2026-12-02T00:00:00Z"))))
+        let second = run.sim.stock(2, Self.key, at: Self.at("2026-12-02T00:00:01Z"))
+        #expect(second.contains(.ready(LineKey(order: "O-date", line: "1"), at: Self.at("2026-12-02T00:00:01Z"))), "\(second)")
+        #expect(run.sim.line("O-late").status == .waiting)
+    }
+
+    @Test func aPromiseRepeatedAsItsMidnightIsNoNewPromise() {
+        // A state from before 0.2 holds the date; the feed spells it 2026-12-03T00:00:00Z.
+        var run = Run()
+        run.order(promised: .day(Self.day(2026, 12, 3)), zone: nil)
+        #expect(run.restock(expected: .day(Self.day(2026, 12, 5))).count == 1)
+        #expect(run.order(promised: .instant(Self.at("2026-12-03T00:00:00Z")), zone: nil).isEmpty, "told once")
+        #expect(run.sim.line("O-1").estimate == .day(Self.day(2026, 12, 5)))
+        #expect(run.sim.line("O-1").promisedAt == .day(Self.day(2026, 12, 3)), "the stored form stays")
+        #expect(run.restock(expected: .instant(Self.at("2026-12-05T00:00:00Z"))).isEmpty)
     }
 
     @Test func momentsKeepTheirFormThroughTheStoredInteger() {

@@ -313,3 +313,26 @@ import Testing
         #expect(try store.cursors().first?.line == 2)
     }
 }
+
+/// Schema v7 reads back the dates the previous releases stored as instants.
+@Suite struct DateMigrationTests {
+    /// A calendar with a gap at midnight: clocks go from 00:00 (-04) to 01:00 (-03) at
+    /// 04:00 UTC on 6 September 2026, as in Chile.
+    static let santiago = DayCalendar(policyZone: "Gap", offset: { _, utc in utc >= 1_788_667_200 ? -10_800 : -14_400 })
+
+    @Test func midnightsBecomeDatesAndOtherTimesStay() {
+        let m = DateMigration(calendar: DayCalendar())
+        #expect(m.converted(1_796_860_800_000) == Moment.day(CalendarDay(year: 2026, month: 12, day: 10)).raw)
+        #expect(m.converted(1_796_860_800_001) == 1_796_860_800_001)
+        #expect(m.converted(1_796_922_000_000) == 1_796_922_000_000, "17:00 UTC stays an instant")
+    }
+
+    @Test func aDateWhoseMidnightWasSkippedIsFoundToo() {
+        let m = DateMigration(calendar: Self.santiago)
+        let day = CalendarDay(year: 2026, month: 9, day: 6)
+        let legacy = Self.santiago.legacyMidnight(of: day)
+        #expect(legacy != Self.santiago.start(of: day), "the old formula lands before the day")
+        #expect(m.converted(legacy.milliseconds) == Moment.day(day).raw)
+        #expect(m.converted(Self.santiago.start(of: day).milliseconds) == Moment.day(day).raw)
+    }
+}
