@@ -124,11 +124,8 @@ public final class DayCalendar: Sendable, CustomStringConvertible {
     /// the day reached; an instant simply moves by the span.
     public func passes(_ m: Moment, after span: Span, in zone: ZoneID) -> Instant {
         switch m {
-        case .instant(let i):
-            return i + span
-        case .day(let d):
-            let (days, rest) = Self.split(span)
-            return start(of: d.adding(days: days).adding(days: 1), in: zone) + rest
+        case .instant: after(m, span, in: zone)
+        case .day(let d): after(.day(d.adding(days: 1)), span, in: zone)  // from the day's end
         }
     }
 

@@ -49,15 +49,18 @@ extension Store {
                     SELECT COALESCE(SUM(qty), 0) FROM order_line INDEXED BY order_line_waiting
                     WHERE sku = ? AND location = ? AND status = 'waiting'
                     """, arguments: [sku, location]) ?? 0
-                // The next to arrive: a date counts from its start in policy.timezone, which
-                // SQL cannot order among instants (a position has few open purchase orders).
+                // The next to arrive: the first instant and the first date (each in order
+                // along the index: dates are stored in day order above every instant), the
+                // earlier of the two once the date is placed at its start in policy.timezone.
                 let calendar = decider.policy.calendar
-                let po = try Row.fetchAll(db, sql: """
-                    SELECT po, expected_at, quantity FROM restock INDEXED BY restock_open
-                    WHERE sku = ? AND location = ? AND status = 'open' ORDER BY expected_at, po LIMIT 1000
-                    """, arguments: [sku, location]).min {
-                        (calendar.ordering(Moment(raw: $0[1])), $0[0] as String) < (calendar.ordering(Moment(raw: $1[1])), $1[0] as String)
-                    }
+                let po = try ["<", ">="].compactMap { op in
+                    try Row.fetchOne(db, sql: """
+                        SELECT po, expected_at, quantity FROM restock INDEXED BY restock_open
+                        WHERE sku = ? AND location = ? AND status = 'open' AND expected_at \(op) ? ORDER BY expected_at, po LIMIT 1
+                        """, arguments: [sku, location, Moment.dayTag])
+                }.min {
+                    (calendar.ordering(Moment(raw: $0[1])), $0[0] as String) < (calendar.ordering(Moment(raw: $1[1])), $1[0] as String)
+                }
                 waiting.append(Overview.WaitingPosition(sku: sku, location: location, onHand: p[2], reserved: p[3], waitingLines: p[4],
                                                         waitingUnits: units, nextPO: po?[0],
                                                         nextPOExpected: (po?[1] as Int64?).map(Moment.init(raw:)),

@@ -67,7 +67,9 @@ public final class Store: IngestSink, @unchecked Sendable {
 
     public static let databaseName = "backorderd.sqlite"
 
-    /// Opens (creating if needed) the state in `directory` and migrates it.
+    /// Opens (creating if needed) the state in `directory` and migrates it; with
+    /// `migrates: false` (the support commands) a state at an older schema is refused
+    /// instead. A directory that held a state and lost it is refused (`StateRefusal`).
     public init(directory: String, decider: Decider = Decider(), grouper: Grouper = Grouper(),
                 renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [], migrates: Bool = true,
                 checkpoints: CheckpointPolicy = CheckpointPolicy(),

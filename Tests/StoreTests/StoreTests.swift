@@ -336,3 +336,24 @@ import Testing
         #expect(m.converted(Self.santiago.start(of: day).milliseconds) == Moment.day(day).raw)
     }
 }
+
+@Suite struct OverviewNextRestockTests {
+    /// The next purchase order of a waiting position, when one is a date and one an
+    /// instant: stored, every date sorts above every instant; the overview orders them
+    /// as the decisions do (a date from its start in policy.timezone).
+    @Test func aDateBeforeAnInstantIsTheNext() throws {
+        let root = TempDirectory()
+        let store = try Store(directory: root.path + "/state")
+        let key = PositionKey(sku: "S", location: "L")
+        let t0 = Instant(milliseconds: 1_796_083_200_000)  // 2026-12-01
+        _ = try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: 10, line: 3), records: [
+            LocatedRecord(line: 1, record: .restock(RestockChange(po: "LATE", key: key, quantity: 1, expectedAt: .instant(t0 + .days(20))))),
+            LocatedRecord(line: 2, record: .restock(RestockChange(po: "SOON", key: key, quantity: 1, expectedAt: .day(CalendarDay(year: 2026, month: 12, day: 5))))),
+            LocatedRecord(line: 3, record: .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 5, orderedAt: .instant(t0),
+                                                                    promisedAt: .instant(t0 + .days(2)), customer: Customer(id: "C")))),
+        ], rejects: [], readAt: t0))
+        let waiting = try #require(try store.overview(endpoints: []).waiting.first)
+        #expect(waiting.nextPO == "SOON")
+        #expect(waiting.nextPOExpected == .day(CalendarDay(year: 2026, month: 12, day: 5)))
+    }
+}
