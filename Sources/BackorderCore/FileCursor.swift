@@ -16,8 +16,12 @@ public struct FileID: Hashable, Sendable, CustomStringConvertible {
 /// How far a change file has been applied.
 ///
 /// `offset` is the byte just after the last applied line and `line` the number of
-/// lines applied. `headHash` fingerprints the file's first `headLength` bytes so that a
-/// new file that happens to reuse a deleted file's inode is read from the start.
+/// lines applied. Two fingerprints tell whether the bytes already applied are still
+/// there: `headHash` covers the file's first `headLength` bytes (a new file that reuses
+/// a deleted file's inode), `tailHash` the `tailLength` bytes just before `offset` (a
+/// file rewritten in place under the same inode, which would otherwise be read on from
+/// an offset in the middle of other content). Either one differing means the file is
+/// read again from the start.
 public struct FileCursor: Equatable, Sendable {
     public var id: FileID
     public var name: String
@@ -25,16 +29,26 @@ public struct FileCursor: Equatable, Sendable {
     public var line: Int64
     public var headLength: Int
     public var headHash: UInt64
+    /// Nil for a cursor written before tail fingerprints were kept (schema v8 and older):
+    /// unknown, so not checked until the next batch stores one.
+    public var tailHash: UInt64?
 
+    /// How many bytes each fingerprint covers (fewer in a shorter file).
     public static let headLimit = 256
+    public static let tailLimit = 256
 
-    public init(id: FileID, name: String, offset: Int64 = 0, line: Int64 = 0, headLength: Int = 0, headHash: UInt64 = FNV1a.offsetBasis) {
+    /// The bytes `tailHash` covers: the last `tailLimit` before the offset.
+    public var tailLength: Int { Int(min(Int64(Self.tailLimit), max(0, offset))) }
+
+    public init(id: FileID, name: String, offset: Int64 = 0, line: Int64 = 0, headLength: Int = 0,
+                headHash: UInt64 = FNV1a.offsetBasis, tailHash: UInt64? = nil) {
         self.id = id
         self.name = name
         self.offset = offset
         self.line = line
         self.headLength = headLength
         self.headHash = headHash
+        self.tailHash = tailHash
     }
 }
 

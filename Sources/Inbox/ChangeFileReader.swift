@@ -140,26 +140,45 @@ public final class ChangeFileReader {
             partial = true
             break
         }
-        batch.cursor = try fingerprinted(cursor, fd: fd)
+        batch.cursor = try fingerprinted(cursor, from: start, fd: fd)
         return Outcome(batch: batch, more: more, partial: partial)
     }
 
     /// Computes the head fingerprint of an open file, as stored in `cursor`.
     public func headHash(fd: Int32, length: Int) throws(InboxError) -> UInt64 {
+        try hash(fd: fd, from: 0, length: length) ?? 0
+    }
+
+    /// Whether the bytes a cursor was written after are still the file's: its head and
+    /// the bytes just before its offset hash as they did. False for a file rewritten in
+    /// place (or a new file on an old inode), which must be read again from the start.
+    public func stillHolds(_ cursor: FileCursor, fd: Int32) throws(InboxError) -> Bool {
+        guard cursor.offset > 0 else { return true }
+        guard try headHash(fd: fd, length: cursor.headLength) == cursor.headHash else { return false }
+        guard let tail = cursor.tailHash else { return true }
+        let length = cursor.tailLength
+        return try hash(fd: fd, from: cursor.offset - Int64(length), length: length) == tail
+    }
+
+    /// FNV-1a of `length` bytes from `offset`; nil when the file is shorter.
+    private func hash(fd: Int32, from offset: Int64, length: Int) throws(InboxError) -> UInt64? {
         guard length > 0 else { return FNV1a.offsetBasis }
         var bytes = [UInt8](repeating: 0, count: length)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, 0) }
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(offset)) }
         if n < 0 { throw InboxError.io("reading", errno) }
-        guard n == length else { return 0 }
+        guard n == length else { return nil }
         return bytes.withUnsafeBytes { FNV1a.hash($0) }
     }
 
-    private func fingerprinted(_ cursor: FileCursor, fd: Int32) throws(InboxError) -> FileCursor {
+    private func fingerprinted(_ cursor: FileCursor, from start: FileCursor, fd: Int32) throws(InboxError) -> FileCursor {
         var c = cursor
         let want = Int(min(Int64(FileCursor.headLimit), c.offset))
         if want > c.headLength {
             c.headHash = try headHash(fd: fd, length: want)
             c.headLength = want
+        }
+        if c.offset != start.offset || c.tailHash == nil {
+            c.tailHash = try hash(fd: fd, from: c.offset - Int64(c.tailLength), length: c.tailLength)
         }
         return c
     }

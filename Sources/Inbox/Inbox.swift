@@ -242,6 +242,11 @@ public final class Inbox: @unchecked Sendable {
                                                          "action": "reading it again from the start"])
             t.cursor = FileCursor(id: id, name: name)
             t.csvHeader = nil
+        } else if t.cursor.offset > 0, !((try? reader.stillHolds(t.cursor, fd: fd)) ?? true) {
+            logger.warning("file_rewritten", metadata: ["file": "\(name)", "size": "\(size)", "offset": "\(t.cursor.offset)",
+                                                         "action": "\(Self.rewrittenAction)"])
+            t.cursor = FileCursor(id: id, name: name)
+            t.csvHeader = nil
         }
         if size != t.lastSize {
             t.lastSize = size
@@ -292,11 +297,14 @@ public final class Inbox: @unchecked Sendable {
         guard let c = stored.removeValue(forKey: id) else {
             return Tracked(cursor: FileCursor(id: id, name: name), lastGrowth: clock)
         }
-        let hash = (try? reader.headHash(fd: fd, length: c.headLength)) ?? 0
-        if hash != c.headHash {
-            logger.warning("file_replaced", metadata: ["file": "\(name)", "action": "a new file reuses an old inode; reading it from the start"])
+        if !((try? reader.stillHolds(c, fd: fd)) ?? false) {
+            logger.warning("file_replaced", metadata: ["file": "\(name)", "offset": "\(c.offset)", "action": "\(Self.rewrittenAction)"])
             return Tracked(cursor: FileCursor(id: id, name: name), lastGrowth: clock)
         }
         return Tracked(cursor: c, lastGrowth: clock)
     }
+
+    /// What the inbox does when the bytes it applied are no longer the file's.
+    static let rewrittenAction = "the bytes already applied changed (rewritten in place, or a new file on an old inode); "
+        + "reading it again from the start as a new file (producers should write a new file and rename it in)"
 }

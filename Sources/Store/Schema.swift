@@ -184,6 +184,12 @@ enum Schema {
             try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
             try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('state_id', ?)", arguments: [StateIdentity.newID()])
         }
+        // The bytes just before each file's cursor, fingerprinted (FileCursor.tailHash):
+        // a file rewritten in place is read again from the start instead of from an
+        // offset in the middle of other content. Null for cursors written before.
+        m.registerMigration("v9-tail-fingerprint") { db in
+            try db.execute(sql: "ALTER TABLE inbox_file ADD COLUMN tail_hash INTEGER")
+        }
         return m
     }
 }

@@ -151,11 +151,12 @@ extension Store {
 
     func saveCursor(_ c: FileCursor, at: Instant, _ db: Database) throws {
         let st = try db.cachedStatement(sql: """
-            INSERT INTO inbox_file (device, inode, name, offset, line, head_length, head_hash, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO inbox_file (device, inode, name, offset, line, head_length, head_hash, tail_hash, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (device, inode) DO UPDATE SET
                 name = excluded.name, offset = excluded.offset, line = excluded.line,
-                head_length = excluded.head_length, head_hash = excluded.head_hash, updated_at = excluded.updated_at
+                head_length = excluded.head_length, head_hash = excluded.head_hash, tail_hash = excluded.tail_hash,
+                updated_at = excluded.updated_at
             """)
         var s = RawStatement(st)
         s.bind(Int64(bitPattern: c.id.device))
@@ -165,6 +166,7 @@ extension Store {
         s.bind(c.line)
         s.bind(Int64(c.headLength))
         s.bind(Int64(bitPattern: c.headHash))
+        s.bind(c.tailHash.map { Int64(bitPattern: $0) })
         s.bind(at.milliseconds)
         try s.run()
     }

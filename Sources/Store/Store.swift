@@ -187,9 +187,10 @@ public final class Store: IngestSink, @unchecked Sendable {
 
     public func loadCursors() throws -> [FileCursor] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT device, inode, name, offset, line, head_length, head_hash FROM inbox_file").map { row in
+            try Row.fetchAll(db, sql: "SELECT device, inode, name, offset, line, head_length, head_hash, tail_hash FROM inbox_file").map { row in
                 FileCursor(id: FileID(device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1])), name: row[2],
-                           offset: row[3], line: row[4], headLength: row[5], headHash: UInt64(bitPattern: row[6]))
+                           offset: row[3], line: row[4], headLength: row[5], headHash: UInt64(bitPattern: row[6]),
+                           tailHash: (row[7] as Int64?).map { UInt64(bitPattern: $0) })
             }
         }
     }

@@ -135,6 +135,58 @@ import Testing
         #expect(h.logs.contains("event=file_replaced"))
     }
 
+    /// Padding past the 256 bytes of the head fingerprint, so only the tail check can tell.
+    static let head = String(repeating: H.stock("PAD", 1), count: 8)
+
+    @Test func aFileRewrittenInPlaceWhileFollowedIsReadAgainAsANewFile() async throws {
+        let h = H()
+        try h.start()
+        try Files.append(h.path("a.jsonl"), Self.head + H.delta("S", 1))
+        try await h.waitOnHand("S", 1)
+        // Overwrite the last line in place (same length, so the file never shrinks), then
+        // add one: the old build read on from its offset and applied only the new line.
+        let fd = open(h.path("a.jsonl"), O_WRONLY)
+        #expect(fd >= 0)
+        let changed = Array((Self.head + H.delta("S", 5)).utf8)
+        #expect(pwrite(fd, changed, changed.count, 0) == changed.count)
+        close(fd)
+        try Files.append(h.path("a.jsonl"), H.delta("S", 10))
+        // Read again as a new file: 1 + 5 + 10.
+        try await h.waitOnHand("S", 16)
+        #expect(h.logs.contains("event=file_rewritten"))
+    }
+
+    @Test func aFileRewrittenInPlaceWhileStoppedIsReadAgainNeverFromHalfALine() async throws {
+        let h = H()
+        try h.start()
+        try Files.append(h.path("a.jsonl"), Self.head + H.delta("S", 1))
+        try await h.waitOnHand("S", 1)
+        h.stop()
+        // Same inode, same first 256 bytes, a longer line where the old one ended: the old
+        // build resumed in the middle of it and applied half a line (or rejected it).
+        try Files.write(h.path("a.jsonl"), Self.head + H.delta("S", 1000) + H.delta("S", 2))
+        try h.start()
+        #expect(try h.onHand("S") == 1003)
+        #expect(h.logs.contains("event=file_replaced"))
+        #expect(h.rejected.isEmpty)
+        #expect(try h.store.cursors().first?.tailHash != nil)
+    }
+
+    @Test func aFileAppendedToIsNeverTakenForARewrite() async throws {
+        let h = H()
+        try h.start()
+        for i in 1...20 {
+            try Files.append(h.path("a.jsonl"), (i == 1 ? Self.head : "") + H.delta("S", 1))
+            try await h.waitOnHand("S", Int64(i))
+        }
+        h.stop()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1))
+        try h.start()
+        #expect(try h.onHand("S") == 21)
+        #expect(!h.logs.contains("event=file_rewritten"))
+        #expect(!h.logs.contains("event=file_replaced"))
+    }
+
     @Test func appliesFilesPresentAtStartByModificationTimeThenName() async throws {
         let h = H()
         try Files.write(h.path("a.jsonl"), H.stock("S", 2))

@@ -256,7 +256,7 @@ import Testing
         _ = try Store(directory: dir)
         let store = try Store(directory: dir)
         let applied = try store.writer.read { db in try Schema.migrator(calendar: DayCalendar()).appliedIdentifiers(db) }
-        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page", "v5-delivery-attempts", "v6-no-deadline-index", "v7-calendar-dates", "v8-state-id"])
+        #expect(applied.sorted() == ["v1-initial", "v2-outbox-body", "v3-outbox-order", "v4-status-page", "v5-delivery-attempts", "v6-no-deadline-index", "v7-calendar-dates", "v8-state-id", "v9-tail-fingerprint"])
         let journal = try store.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
