@@ -1,5 +1,4 @@
 import BackorderCore
-import FlyingFox
 import Foundation
 import Logging
 import Prometheus
@@ -35,13 +34,11 @@ public final class MetricsService: Service, @unchecked Sendable {
 }
 
 /// `[metrics] listen`: `/metrics` alone, as Prometheus text.
-struct MetricsHandler: HTTPHandler {
+struct MetricsHandler: PageHandler {
     let registry: PrometheusCollectorRegistry
 
-    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-        guard request.target.path(percentEncoded: true) == "/metrics" else {
-            return HTTPResponse(statusCode: .notFound, headers: [.contentType: "text/plain"], body: Data("only /metrics is served here\n".utf8))
-        }
-        return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(registry.emitToBuffer()))
+    func respond(to request: PageRequest) -> PageResponse {
+        guard request.path == "/metrics" else { return .text(404, "only /metrics is served here\n") }
+        return PageResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: registry.emitToBuffer())
     }
 }

@@ -1,7 +1,11 @@
 import BackorderCore
 import Delivery
-import FlyingFox
 import Foundation
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
 
 /// The built-in receiver behind `backorderd receive`: checks each webhook's signature
 /// and prints the message readably. For demos and for debugging a setup.
@@ -11,19 +15,28 @@ public enum Receiver {
         guard let signer = WebhookSigner(secrets: [secret]) else {
             throw DaemonError("--secret must be a whsec_… secret")
         }
-        let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 30, logger: .disabled)
-        await server.appendRoute("POST *") { request in
-            let body = try await request.bodyData
-            let id = request.headers[HTTPHeader("webhook-id")] ?? "?"
-            let ts = Int64(request.headers[HTTPHeader("webhook-timestamp")] ?? "") ?? 0
-            let sig = request.headers[HTTPHeader("webhook-signature")] ?? ""
-            let valid = signer.verify(id: id, timestamp: ts, body: [UInt8](body), header: sig)
-            print(format(id: id, body: body, signatureValid: valid))
-            return HTTPResponse(statusCode: valid ? .noContent : .unauthorized)
-        }
-        print("receiver listening on http://\(host):\(port)/ — checking signatures with the given secret")
+        let server = Server(
+            childChannelSetup: GuardedHTTPChannel(budget: ConnectionBudget(limit: HTTPLimits.connections)) { request, writer, _ in
+                var request = request
+                let body = Data((try await request.collectBody(upTo: maxBody)).readableBytesView)
+                let id = request.headers[HTTPField.Name("webhook-id")!] ?? "?"
+                let ts = Int64(request.headers[HTTPField.Name("webhook-timestamp")!] ?? "") ?? 0
+                let sig = request.headers[HTTPField.Name("webhook-signature")!] ?? ""
+                let valid = signer.verify(id: id, timestamp: ts, body: [UInt8](body), header: sig)
+                print(format(id: id, body: body, signatureValid: valid))
+                try await writer.writeResponse(HTTPResponse(status: valid ? .noContent : .unauthorized))
+            },
+            configuration: ServerConfiguration(address: .hostname(host, port: Int(port))),
+            onServerRunning: { _ in
+                print("receiver listening on http://\(host):\(port)/ — checking signatures with the given secret")
+            },
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: Logger(label: "backorderd.receive", factory: { _ in SwiftLogNoOpLogHandler() }))
         try await server.run()
     }
+
+    /// The largest webhook body the receiver reads.
+    static let maxBody = 4 << 20
 
     /// One message as a person reads it.
     public static func format(id: String, body: Data, signatureValid: Bool) -> String {

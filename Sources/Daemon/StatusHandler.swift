@@ -1,5 +1,4 @@
 import BackorderCore
-import FlyingFox
 import Foundation
 import Prometheus
 import Store
@@ -7,7 +6,7 @@ import Store
 /// Answers the `[http]` listener's requests: the status pages and `/metrics`, each
 /// after the bearer token when one is configured. Read-only: every page is a read
 /// transaction on a reader connection beside the daemon's writer.
-struct StatusHandler: HTTPHandler {
+struct StatusHandler: PageHandler {
     let store: Store
     let deliveries: DeliveryWindow
     let registry: PrometheusCollectorRegistry
@@ -23,28 +22,27 @@ struct StatusHandler: HTTPHandler {
     /// that would otherwise come out of delivery's CPU.
     let snapshots = OverviewSnapshots()
 
-    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if let token, !token.accepts(authorization: request.headers[.authorization]) {
-            return HTTPResponse(statusCode: .unauthorized,
-                                headers: [HTTPHeader("WWW-Authenticate"): "Bearer realm=\"backorderd\"", .contentType: "text/plain; charset=utf-8"],
-                                body: Data("401: send Authorization: Bearer TOKEN, the token in http.token_file\n".utf8))
+    func respond(to request: PageRequest) -> PageResponse {
+        if let token, !token.accepts(authorization: request.authorization) {
+            return .text(401, "401: send Authorization: Bearer TOKEN, the token in http.token_file\n",
+                         headers: [("WWW-Authenticate", "Bearer realm=\"backorderd\"")])
         }
-        guard request.method == .GET || request.method == .HEAD else {
-            return HTTPResponse(statusCode: .methodNotAllowed, headers: [HTTPHeader("Allow"): "GET, HEAD"], body: Data())
+        guard request.method == "GET" || request.method == "HEAD" else {
+            return .text(405, "405: the pages are read with GET or HEAD\n", headers: [("Allow", "GET, HEAD")])
         }
-        let path = request.target.path(percentEncoded: true)
-        let query = Self.query(request.target.query(percentEncoded: true))
+        let path = request.path
+        let query = Self.query(request.query)
         do {
             switch path {
             case "/metrics":
-                return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: Data(registry.emitToBuffer()))
+                return PageResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: registry.emitToBuffer())
             case "/", "/index.html":
                 return html(try overview())
             case "/orders", "/orders/":
                 let q = (query["q"] ?? "").trimmingCharacters(in: .whitespaces)
                 let found = q.isEmpty ? [] : try store.searchOrders(q, endpoints: endpoints)
                 if found.count == 1 {
-                    return HTTPResponse(statusCode: .seeOther, headers: [.location: "/orders/" + HTMLText.urlEncode(found[0])], body: Data())
+                    return PageResponse(status: 303, headers: [("Location", "/orders/" + HTMLText.urlEncode(found[0]))])
                 }
                 return html(StatusPages.search(q, found: found, version: version))
             case "/dead-letters":
@@ -53,16 +51,15 @@ struct StatusHandler: HTTPHandler {
                 if path.hasPrefix("/orders/"), let id = String(path.dropFirst(8)).removingPercentEncoding, !id.isEmpty {
                     guard let story = try store.orderStory(id, endpoints: endpoints) else {
                         return html(StatusPages.notFound("No order \(id) is known: no line and no message names it.", version: version),
-                                    status: .notFound)
+                                    status: 404)
                     }
                     return html(StatusPages.order(story, version: version))
                 }
                 return html(StatusPages.notFound("Nothing is at \(path). The pages are /, /orders/ID, /dead-letters and /metrics.",
-                                                 version: version), status: .notFound)
+                                                 version: version), status: 404)
             }
         } catch {
-            return HTTPResponse(statusCode: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
-                                body: Data("500: the state could not be read (\(error)); see the daemon's log\n".utf8))
+            return .text(500, "500: the state could not be read (\(error)); see the daemon's log\n")
         }
     }
 
@@ -96,14 +93,14 @@ struct StatusHandler: HTTPHandler {
                                        problem: problem, configOption: configOption, version: version)
     }
 
-    private func html(_ page: String, status: HTTPStatusCode = .ok) -> HTTPResponse {
-        HTTPResponse(statusCode: status, headers: [
-            .contentType: "text/html; charset=utf-8",
-            .cacheControl: "no-store",
-            HTTPHeader("X-Content-Type-Options"): "nosniff",
-            HTTPHeader("Referrer-Policy"): "no-referrer",
-            HTTPHeader("Content-Security-Policy"): "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ], body: Data(page.utf8))
+    private func html(_ page: String, status: Int = 200) -> PageResponse {
+        PageResponse(status: status, headers: [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        ], body: Array(page.utf8))
     }
 
     /// Query parameters from the raw query string: `+` is a space (HTML forms), then
