@@ -14,6 +14,19 @@ public enum DispatchPlan {
         }
     }
 
+    /// The most an endpoint without `max_in_flight` is given, however few share the pool.
+    public static let shareCap = 8
+
+    /// How many deliveries may be under way to an endpoint whose `max_in_flight` is not
+    /// set: an equal part of what `concurrency` leaves after the endpoints that set one,
+    /// at least one and at most `shareCap`. Endpoints that never answer then hold only
+    /// their own parts of the pool, and every other endpoint keeps its part.
+    public static func fairShare(concurrency: Int, explicit: [Int], shared: Int) -> Int {
+        guard shared > 0 else { return shareCap }
+        let left = concurrency - explicit.reduce(0) { $0 + min($1, concurrency) }
+        return min(shareCap, max(1, left / shared))
+    }
+
     /// Claim up to `limit` due messages for `endpoint`; `probing` when the one allowed
     /// is a half-open breaker's probe.
     public struct Claim: Equatable, Sendable {

@@ -27,6 +27,17 @@ public struct Config: Sendable {
     public var path: String
 }
 
+extension Config {
+    /// How many deliveries may be under way to `endpoint`: its `max_in_flight`, or else
+    /// its fair share of `delivery.concurrency` (`DispatchPlan.fairShare`).
+    public func inFlightLimit(_ endpoint: Endpoint) -> Int {
+        if let set = endpoint.maxInFlight { return set }
+        let explicit = endpoints.compactMap(\.maxInFlight)
+        return DispatchPlan.fairShare(concurrency: delivery.concurrency, explicit: explicit,
+                                      shared: endpoints.count - explicit.count)
+    }
+}
+
 /// `[policy]`: how lines are allocated and when customers and staff hear about them.
 /// Defaults are the decision core's own (`DecisionPolicy()`), spelled there once.
 public struct Policy: Sendable, Equatable {
@@ -88,10 +99,9 @@ public struct Endpoint: Sendable, Equatable {
     public var events: [String]
     public var quietHours: QuietHours?
     public var allowInsecure: Bool
-    public var maxInFlight: Int
-
-    /// `max_in_flight` when the key is absent.
-    public static let defaultMaxInFlight = 8
+    /// `max_in_flight` as written; nil for the endpoint's fair share of
+    /// `delivery.concurrency` (`Config.inFlightLimit`).
+    public var maxInFlight: Int?
 }
 
 import Foundation

@@ -23,6 +23,11 @@ public enum ConfigLoader {
            let mode = permissions(path), mode & 0o077 != 0 {
             config.warnings.append("\(path) holds a secret and other users can read it (mode \(String(mode, radix: 8))): chmod 600 it, or move the secret to a credential (secret_credential) or a secret_file")
         }
+        let claimed = config.endpoints.reduce(0) { $0 + config.inFlightLimit($1) }
+        if claimed > config.delivery.concurrency {
+            config.warnings.append("the endpoints may have \(claimed) deliveries under way together but delivery.concurrency is \(config.delivery.concurrency): "
+                + "endpoints that stop answering can then hold back the others; raise delivery.concurrency to \(claimed) or lower max_in_flight")
+        }
         return config
     }
 
@@ -281,7 +286,7 @@ public enum ConfigLoader {
             quiet = QuietHours.parse(q)
             if quiet == nil { r.problem("quiet_hours", "'\(q)' is not a window; write e.g. \"21:00-08:00\"") }
         }
-        let maxInFlight = r.int("max_in_flight", default: Endpoint.defaultMaxInFlight, range: 1...1024)
+        let maxInFlight = r.optionalInt("max_in_flight", range: 1...1024)
         return Endpoint(name: name, url: url, secrets: secrets, secretSource: source, events: events, quietHours: quiet,
                         allowInsecure: allowInsecure, maxInFlight: maxInFlight)
     }

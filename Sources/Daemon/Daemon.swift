@@ -165,7 +165,7 @@ public enum Daemon {
     static func targets(_ config: Config) throws -> [DeliveryTarget] {
         config.endpoints.map { e in
             DeliveryTarget(name: e.name, url: e.url, signer: WebhookSigner(keys: e.secrets.map(\.key)), quietHours: e.quietHours,
-                           maxInFlight: e.maxInFlight)
+                           maxInFlight: config.inFlightLimit(e))
         }
     }
 

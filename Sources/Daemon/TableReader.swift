@@ -106,14 +106,19 @@ struct TableReader {
     }
 
     mutating func int(_ key: String, default d: Int, range: ClosedRange<Int>) -> Int {
-        guard let v = take(key) else { return d }
+        optionalInt(key, range: range) ?? d
+    }
+
+    /// A whole number in `range`, or nil when the key is absent (or wrong, with a problem).
+    mutating func optionalInt(_ key: String, range: ClosedRange<Int>) -> Int? {
+        guard let v = take(key) else { return nil }
         guard let i = v.int else {
             problem(key, "must be a whole number, got \(v.type)")
-            return d
+            return nil
         }
         guard range.contains(i) else {
             problem(key, "\(i) is out of range; use \(range.lowerBound) to \(range.upperBound)")
-            return d
+            return nil
         }
         return i
     }
