@@ -188,6 +188,16 @@ public struct Decider: Sendable {
         let now = max(recordTime, p.updatedAt)
         p.updatedAt = now
         let row = ws.positionRowMaking(key)
+        // A quiet position: nothing to allot, no purchase order, no line with a projected
+        // date. Lines joining or leaving it change its counts only, so it needs no walk
+        // (and its list no order) until stock or a purchase order arrives.
+        if ws.quickLinks, p.available <= 0, ws.projectedPrefix(row) == 0, !ws.hasOpenRestock(row) {
+            p.waitingLines = Int64(ws.listed(row))
+            p.openRestocks = 0
+            alerts(&p, now: now, waiting: { Self.waitingUnits(key, ws) }, nextRestock: nil, events: &events)
+            ws.put(p)
+            return
+        }
         // Only lines appended since the last settle, nothing to allocate and no projected
         // date passed: the lines before stand as they were (`TailProjection`).
         if p.available <= 0, let tail = ws.tail(row), now.milliseconds < tail.passAt {

@@ -26,8 +26,11 @@ struct PositionRow: Sendable {
     /// position: it reads as absent.
     var exists = false
     var dirty = false
-    /// The waiting list was loaded in file order and must be sorted before use.
+    /// The waiting list is in no order (loaded in file order, or lines put anywhere in
+    /// a quiet list) and must be sorted before a walk in allocation order.
     var unsorted = false
+    /// How many lines the waiting list holds.
+    var listed: Int32 = 0
     /// `WorkingSet.tails` holds a `TailProjection` for this position.
     var hasTail = false
 

@@ -31,8 +31,9 @@ public struct WorkingSet: Sendable {
 
     /// Tail projections of long waiting lists, by position row (`TailProjection`).
     var tails: [Int32: TailProjection] = [:]
-    /// Whether a line linked into a list keeps an empty projected prefix and is put
-    /// before the head at once (tests turn it off to compare).
+    /// Whether a line linked into a list keeps an empty projected prefix, is put before
+    /// the head at once, and joins a quiet list anywhere without a walk; and whether a
+    /// quiet position is settled without one (tests turn it off to compare).
     var quickLinks = true
 
     var changedPositions: [Int32] = []
@@ -445,6 +446,19 @@ extension WorkingSet {
 
     /// How many leading waiting lines of a position had a projected date at its last
     /// settle, if known.
+    /// How many lines wait at a position (its list's length), without a walk.
+    func listed(_ p: Int32) -> Int { Int(positionRows[Int(p)].listed) }
+
+    /// Whether a position has an open purchase order line, without building the list.
+    func hasOpenRestock(_ p: Int32) -> Bool {
+        var r = positionRows[Int(p)].restockHead
+        while r != -1 {
+            if restockRows[Int(r)].status == RestockRow.open { return true }
+            r = restockRows[Int(r)].next
+        }
+        return false
+    }
+
     func projectedPrefix(_ p: Int32) -> Int? {
         let n = positionRows[Int(p)].projectedPrefix
         return n < 0 ? nil : Int(n)
@@ -560,12 +574,22 @@ extension WorkingSet {
     /// (looking from the end: a new order is usually the latest).
     private mutating func linkWaiting(_ r: Int32) {
         let p = Int(lineRows[Int(r)].position)
-        if positionRows[p].unsorted { sortWaiting(p) }
         // A list none of whose lines has a projected date keeps that count (0) when a line
         // without one joins it; otherwise the next settle walks the list.
-        if !(quickLinks && positionRows[p].projectedPrefix == 0 && lineRows[Int(r)].projected == .min) {
-            positionRows[p].projectedPrefix = -1
+        let quiet = quickLinks && positionRows[p].projectedPrefix == 0 && lineRows[Int(r)].projected == .min
+        // Into such a list a line that belongs anywhere but at an end is appended and
+        // the list left unsorted: a launch whose order ids do not sort as they arrive
+        // ("O9999" after "O10000") would otherwise walk the list for each line. The
+        // list is sorted once, by the first walk that needs its order.
+        if quiet, positionRows[p].waitHead != -1,
+           positionRows[p].unsorted || ranksBefore(r, positionRows[p].waitTail) && !ranksBefore(r, positionRows[p].waitHead) {
+            dropTail(p)
+            appendWaiting(r, to: p)
+            positionRows[p].unsorted = true
+            return
         }
+        if positionRows[p].unsorted { sortWaiting(p) }
+        if !quiet { positionRows[p].projectedPrefix = -1 }
         var after = positionRows[p].waitTail
         // Before the head: at once (a feed written newest first); else from the end.
         if quickLinks, positionRows[p].waitHead != -1, ranksBefore(r, positionRows[p].waitHead) {
@@ -578,6 +602,7 @@ extension WorkingSet {
         lineRows[Int(r)].nextWaiting = next
         if after == -1 { positionRows[p].waitHead = r } else { lineRows[Int(after)].nextWaiting = r }
         if next == -1 { positionRows[p].waitTail = r } else { lineRows[Int(next)].prevWaiting = r }
+        positionRows[p].listed += 1
         noteLinked(r, position: p, atEnd: next == -1)
     }
 
@@ -587,6 +612,7 @@ extension WorkingSet {
         lineRows[Int(r)].nextWaiting = -1
         if tail == -1 { positionRows[p].waitHead = r } else { lineRows[Int(tail)].nextWaiting = r }
         positionRows[p].waitTail = r
+        positionRows[p].listed += 1
     }
 
     /// Takes a line that stops waiting (or moves) out of its position's list.
@@ -599,6 +625,7 @@ extension WorkingSet {
         if next == -1 { positionRows[p].waitTail = prev } else { lineRows[Int(next)].prevWaiting = prev }
         lineRows[Int(r)].prevWaiting = -1
         lineRows[Int(r)].nextWaiting = -1
+        positionRows[p].listed -= 1
     }
 
     /// Sorts a waiting list loaded in file order.
@@ -613,6 +640,7 @@ extension WorkingSet {
         dropTail(p)
         positionRows[p].waitHead = -1
         positionRows[p].waitTail = -1
+        positionRows[p].listed = 0
         for r in rows { appendWaiting(r, to: p) }
         positionRows[p].unsorted = false
     }

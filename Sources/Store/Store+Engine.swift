@@ -15,7 +15,16 @@ extension Store {
             try loadClosedLines(named: batch, into: e)
             var events: [Event] = []
             // The decider once per batch: a reload applies between batches.
-            let (applied, refused) = Self.decide(batch, with: decider, on: &e.state, events: &events)
+            let (applied0, refused0, decided) = Self.decide(batch, with: decider, on: &e.state, events: &events,
+                                                          until: ContinuousClock.now + decideBudget)
+            var (applied, refused, batch) = (applied0, refused0, batch)
+            if decided < batch.records.count {
+                // Out of time: what was decided stands, the rest is read again after the
+                // inbox has beaten its heartbeat.
+                batch = Self.cut(batch, after: decided)
+                refused.removeAll { $0.line > batch.records[decided - 1].endLine }
+                applied = min(applied, decided)
+            }
             if !events.isEmpty {
                 // Messages no endpoint takes are counted (for the metrics), not kept: a reload
                 // applies to the messages decided after it.
@@ -37,21 +46,47 @@ extension Store {
         }
     }
 
+    /// How long the daemon decides one batch before it leaves the rest for the next read.
+    /// A batch is bounded in lines and bytes, but not every line costs the same (a line
+    /// put in the middle of a long list behind a purchase order walks the lines after
+    /// it): the inbox beats its heartbeat between batches, so no batch may starve the
+    /// systemd watchdog, whatever its shape.
+    public static let decideBudget = Duration.seconds(2)
+
     /// Applies a batch's records in file order; a record the decision pass refuses (a
     /// count out of bounds) changed nothing and becomes a reject — its line is in the file.
-    static func decide(_ batch: IngestBatch, with decider: Decider, on ws: inout WorkingSet,
-                       events: inout [Event]) -> (applied: Int, refused: [Reject]) {
+    /// With `until`, stops after the first record decided at or past it: `decided` says
+    /// how many were (at least one).
+    static func decide(_ batch: IngestBatch, with decider: Decider, on ws: inout WorkingSet, events: inout [Event],
+                       until deadline: ContinuousClock.Instant? = nil) -> (applied: Int, refused: [Reject], decided: Int) {
         var refused: [Reject] = []
         var applied = 0
-        for r in batch.records {
+        for (i, r) in batch.records.enumerated() {
             do throws(BackorderCore.RecordError) {
                 try decider.apply(r.record, defaultAt: batch.readAt, to: &ws, events: &events)
                 applied += 1
             } catch {
                 refused.append(Reject(file: batch.cursor.name, line: r.line, reason: error.reason, raw: []))
             }
+            if let deadline, i + 1 < batch.records.count, ContinuousClock.now >= deadline {
+                return (applied, refused, i + 1)
+            }
         }
-        return (applied, refused)
+        return (applied, refused, batch.records.count)
+    }
+
+    /// The part of a batch up to its `decided`th record: the cursor just after it (its
+    /// tail fingerprint unknown until the next read stores one) and the reader's rejects
+    /// of the lines before.
+    static func cut(_ batch: IngestBatch, after decided: Int) -> IngestBatch {
+        let last = batch.records[decided - 1]
+        var b = batch
+        b.records.removeSubrange(decided...)
+        b.rejects.removeAll { $0.line > last.endLine }
+        b.cursor.offset = last.endOffset
+        b.cursor.line = last.endLine
+        b.cursor.tailHash = nil
+        return b
     }
 
     /// Decides a batch and writes a checkpoint when the policy says one is due (or at

@@ -49,6 +49,9 @@ public final class Store: IngestSink, @unchecked Sendable {
     /// dispatcher, and how many messages of each type were decided since the last one —
     /// those no endpoint takes included (set once, before ingest starts).
     public var onCheckpoint: (@Sendable (_ written: [Notice], _ decided: [String: Int]) -> Void)?
+    /// How long one batch is decided before the rest is left for the next read
+    /// (`Store.decideBudget`; set once, before ingest starts — tests shorten it).
+    public var decideBudget = Store.decideBudget
 
     private let rulesLock = Lock()
     private var _rules: Rules

@@ -10,7 +10,7 @@ import Testing
 
     /// A launch-shaped history: mostly new pre-orders on one SKU, with purchase orders,
     /// counts, cancellations, changed promises and clock passes mixed in.
-    static func records(_ codes: [Int], dates: Bool) -> [Script.Step] {
+    static func records(_ codes: [Int], dates: Bool, purchaseOrders: Bool = true) -> [Script.Step] {
         let t0 = Script.t0
         var out: [Script.Step] = []
         var orders = 0
@@ -21,7 +21,7 @@ import Testing
                 return dates && c % 2 == 0 ? .day(CalendarDay(number: i.milliseconds / 86_400_000)) : .instant(i + .hours(Int64(c % 24)))
             }
             switch c % 20 {
-            case 0:
+            case 0 where purchaseOrders || c % 200 == 0:
                 out.append(.record(.restock(RestockChange(po: "P\(c / 20 % 4)", key: key, quantity: Int64(1 + c / 80 % 40),
                                                           expectedAt: when(3 + c / 7 % 25), at: at))))
             case 1:
@@ -36,8 +36,11 @@ import Testing
             case 4:
                 out.append(.tick(at + .days(Int64(c / 20 % 12))))
             default:
-                // Mostly in order; some written newest first, some anywhere.
-                let ordered = c % 7 == 0 ? -orders : (c % 11 == 0 ? c / 11 % (orders + 1) : orders)
+                // Mostly in order; some written newest first, some anywhere; without
+                // purchase orders, a launch at one instant whose ids do not sort as they
+                // arrive ("O10" before "O9").
+                let ordered = !purchaseOrders && c % 5 != 0 ? 0
+                    : c % 7 == 0 ? -orders : (c % 11 == 0 ? c / 11 % (orders + 1) : orders)
                 out.append(.record(.backorder(BackorderLine(order: "O\(orders)", line: "1", key: key, qty: Int64(1 + c % 3),
                                                             orderedAt: .instant(t0 + .minutes(Int64(ordered))),
                                                             promisedAt: when(2 + c / 5 % 10),
@@ -77,6 +80,39 @@ import Testing
             #expect(walked.lines == appended.lines)
             #expect(walked.positions == appended.positions)
         }
+    }
+
+    @Test func aQuietListDecidesWhatAFullWalkDecides() async {
+        // Mostly no purchase order and little stock: lists that are quiet for long
+        // stretches, lines put anywhere in them, then stock and the rare purchase order.
+        await propertyCheck(count: 150, input: Gen.int(in: 0...100_000).array(of: 40...400)) { codes in
+            let steps = Self.records(codes, dates: false, purchaseOrders: false)
+            let walked = Self.run(steps, tailMinimum: .max, quickLinks: false)
+            let quiet = Self.run(steps, tailMinimum: 1)
+            #expect(walked.events == quiet.events)
+            #expect(walked.lines == quiet.lines)
+            #expect(walked.positions == quiet.positions)
+        }
+    }
+
+    @Test func aLaunchWhoseIdsDoNotSortIsNotWalkedLineByLine() {
+        // 20,000 pre-orders at one instant, ids "O0"…"O19999" (which do not sort as they
+        // arrive), no stock and no purchase order: each joins the list without a walk;
+        // then stock readies the first 100 in allocation order.
+        let decider = Decider(policy: DecisionPolicy(lowStockThreshold: 0))
+        var ws = WorkingSet()
+        var events: [Event] = []
+        for i in 0..<20_000 {
+            try? decider.apply(.backorder(BackorderLine(order: "O\(i)", line: "1", key: Self.key, qty: 1,
+                                                        orderedAt: .instant(Script.t0), promisedAt: .instant(Script.t0 + .days(40)),
+                                                        customer: Customer(id: "C"))), defaultAt: Script.t0, to: &ws, events: &events)
+        }
+        let row = ws.positionRow(Self.key)!
+        #expect(ws.positionRows[Int(row)].unsorted, "left unsorted: no line was walked into place")
+        #expect(ws.position(Self.key)?.waitingLines == 20_000)
+        try? decider.apply(.stock(StockChange(key: Self.key, kind: .onHand(100))), defaultAt: Script.t0, to: &ws, events: &events)
+        let ready = ws.lines.values.filter { $0.status == .ready }.map(\.key.order).sorted()
+        #expect(ready == (0..<20_000).map { "O\($0)" }.sorted().prefix(100).map { $0 })
     }
 
     @Test func aLaunchIsSettledAppendByAppend() {

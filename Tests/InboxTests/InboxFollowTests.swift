@@ -187,6 +187,28 @@ import Testing
         #expect(!h.logs.contains("event=file_replaced"))
     }
 
+    @Test func aBatchOutOfTimeIsDecidedInPartsAndNothingIsLostOrRepeated() async throws {
+        // No time at all: each call decides one record, and the inbox reads on from there.
+        let h = H()
+        h.decideBudget = .zero
+        try h.start()
+        var text = ""
+        for i in 1...60 {
+            text += H.delta("S", 1)
+            if i % 20 == 0 { text += "not json\n\n" }
+        }
+        try Files.append(h.path("a.jsonl"), text)
+        try await h.waitOnHand("S", 60)
+        try await eventually("the last line's cursor") { try h.store.cursors().first?.line == 66 }
+        #expect(h.rejected.count == 3, "each refused line once: \(h.rejected)")
+        #expect(h.inbox.counters.batches >= 60, "decided in parts: \(h.inbox.counters.batches) batches")
+        h.stop()
+        try Files.append(h.path("a.jsonl"), H.delta("S", 1))
+        try h.start()
+        #expect(try h.onHand("S") == 61)
+        #expect(!h.logs.contains("event=file_replaced"), "a cut cursor is not taken for a rewrite")
+    }
+
     @Test func appliesFilesPresentAtStartByModificationTimeThenName() async throws {
         let h = H()
         try Files.write(h.path("a.jsonl"), H.stock("S", 2))

@@ -12,6 +12,8 @@ final class InboxHarness: @unchecked Sendable {
     let stateDir: String
     let logs = LogLines()
     var settings: InboxSettings
+    /// `Store.decideBudget` for the store the harness opens, when set.
+    var decideBudget: Duration?
     private(set) var store: Store!
     private(set) var inbox: Inbox!
     private var done: DispatchSemaphore?
@@ -26,6 +28,7 @@ final class InboxHarness: @unchecked Sendable {
     /// Opens the store and starts the inbox; returns once it has caught up.
     func start() throws {
         store = try Store(directory: stateDir, logger: CapturingLogHandler.logger(logs))
+        if let decideBudget { store.decideBudget = decideBudget }
         inbox = try Inbox(settings: settings, sink: store, decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
                           now: { Instant(milliseconds: 1_800_000_000_000) })
         let ready = DispatchSemaphore(value: 0)
