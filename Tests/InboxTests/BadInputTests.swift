@@ -34,7 +34,7 @@ import Testing
 
     @Test func rejectsEachBadLineAndGoesOn() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         var bytes: [UInt8] = Array(H.delta("S", 1).utf8)
         for (line, _) in Self.badLines { bytes += Array((line + "\n").utf8) }
         bytes += Array(#"{"type":"stock","sku":"N\#u{00}UL","on_hand":1}"#.utf8) + [0x0A]
@@ -66,7 +66,7 @@ import Testing
 
     @Test func readsCSVWithQuotedCellsAndDottedNames() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         let csv = """
             type,order,line,sku,location,qty,ordered_at,promised_at,customer.id,customer.name,customer.email,on_hand
             stock,,,S,store-1,,,,,,,5
@@ -91,18 +91,18 @@ import Testing
 
     @Test func resumesACSVFileWithItsHeader() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("feed.csv"), "sku,type,delta\nS,stock,1\n")
         try await h.waitOnHand("S", 1)
-        h.stop()
+        await h.stop()
         try Files.append(h.path("feed.csv"), "S,stock,4\n")
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 5)
     }
 
     @Test func rejectsEveryRowOfACSVWithoutATypeColumn() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("feed.csv"), "sku,on_hand\nS,1\nT,2\n")
         try await eventually("three rejects") { h.rejected.count == 3 }
         let rows = try rejected(h)
@@ -113,7 +113,7 @@ import Testing
 
     @Test func readsACSVWithAByteOrderMarkBeforeAQuotedHeader() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("bom.csv"), "\u{FEFF}\"type\",\"sku\",\"on_hand\"\r\nstock,B,4\r\n")
         try await h.waitOnHand("B", 4)
         #expect(h.rejected.isEmpty, "\(h.rejected)")
@@ -121,20 +121,20 @@ import Testing
 
     @Test func findsTheHeaderAfterBlankFirstLines() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("blank.csv"), "\n  \r\ntype,sku,on_hand\nstock,E,6\n")
         try await h.waitOnHand("E", 6)
         #expect(h.rejected.isEmpty, "\(h.rejected)")
-        h.stop()
+        await h.stop()
         // After a restart the header is found again from the stored offset.
         try Files.append(h.path("blank.csv"), "stock,E,8\n")
-        try h.start()
+        try await h.start()
         try await h.waitOnHand("E", 8)
     }
 
     @Test func aRecordPastTheBoundsIsRejectedWithItsLine() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("big.jsonl"), [
             #"{"type":"stock","sku":"X","on_hand":9223372036854775807}"#,
             #"{"type":"stock","sku":"X","delta":-1000000000001}"#,

@@ -10,7 +10,7 @@ import Testing
 
     @Test func readsAFileDroppedByRename() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("a.jsonl"), H.stock("S", 4) + H.delta("S", 3))
         try await h.waitOnHand("S", 7)
         let cursors = try h.store.cursors()
@@ -20,7 +20,7 @@ import Testing
 
     @Test func anInboxRemovedAndMadeAgainIsWatchedAgain() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.drop(h.path("a.jsonl"), H.stock("S", 4))
         try await h.waitOnHand("S", 4)
         try FileManager.default.removeItem(atPath: h.inboxDir)
@@ -37,7 +37,7 @@ import Testing
 
     @Test func appliesALineOnlyOnceItEnds() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         let line = H.delta("S", 1)
         let cut = line.index(line.startIndex, offsetBy: 10)
         try Files.append(h.path("a.jsonl"), String(line[..<cut]))
@@ -53,7 +53,7 @@ import Testing
 
     @Test func appliesAnUnterminatedLastLineOnceSettled() async throws {
         let h = H(settle: .ms(100))
-        try h.start()
+        try await h.start()
         var text = H.stock("S", 9)
         text.removeLast()
         try Files.append(h.path("a.jsonl"), text)
@@ -68,7 +68,7 @@ import Testing
 
     @Test func rereadsATruncatedFileFromTheStart() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1) + H.delta("S", 1))
         try await h.waitOnHand("S", 2)
         try Files.write(h.path("a.jsonl"), H.delta("S", 5))
@@ -78,7 +78,7 @@ import Testing
 
     @Test func ignoresHiddenTemporaryAndUnmatchedNames() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         for name in [".hidden.jsonl", "a.jsonl.tmp", "b.jsonl.part", "c.txt", "d.json"] {
             try Files.write(h.path(name), H.stock("X", 1))
         }
@@ -92,7 +92,7 @@ import Testing
         let h = H()
         let outside = h.root.file("secret.jsonl")
         try Files.write(outside, H.stock("SECRET", 1) + "root:x:0:0\n")
-        try h.start()
+        try await h.start()
         #expect(symlink(outside, h.path("link.jsonl")) == 0)
         try Files.write(h.path("marker.jsonl"), H.stock("M", 1))
         try await h.waitOnHand("M", 1)
@@ -103,7 +103,7 @@ import Testing
 
     @Test func skipsFIFOsWithoutBlocking() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         #expect(mkfifo(h.path("pipe.jsonl"), 0o600) == 0)
         try Files.write(h.path("marker.jsonl"), H.stock("M", 1))
         try await h.waitOnHand("M", 1)
@@ -112,25 +112,25 @@ import Testing
 
     @Test func resumesAtTheStoredOffsetAfterARestart() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1) + H.delta("S", 1) + H.delta("S", 1))
         try await h.waitOnHand("S", 3)
-        h.stop()
+        await h.stop()
         try Files.append(h.path("a.jsonl"), H.delta("S", 10) + H.delta("S", 10))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 23)
         #expect(try h.store.cursors().first?.line == 5)
     }
 
     @Test func readsANewFileThatReusesAKnownInodeFromTheStart() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1))
         try await h.waitOnHand("S", 1)
-        h.stop()
+        await h.stop()
         // Same inode, different content at the head: a different file.
         try Files.write(h.path("a.jsonl"), H.delta("T", 1) + H.delta("T", 1) + H.delta("T", 1))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("T") == 3)
         #expect(h.logs.contains("event=file_replaced"))
     }
@@ -140,7 +140,7 @@ import Testing
 
     @Test func aFileRewrittenInPlaceWhileFollowedIsReadAgainAsANewFile() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), Self.head + H.delta("S", 1))
         try await h.waitOnHand("S", 1)
         // Overwrite the last line in place (same length, so the file never shrinks), then
@@ -158,14 +158,14 @@ import Testing
 
     @Test func aFileRewrittenInPlaceWhileStoppedIsReadAgainNeverFromHalfALine() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), Self.head + H.delta("S", 1))
         try await h.waitOnHand("S", 1)
-        h.stop()
+        await h.stop()
         // Same inode, same first 256 bytes, a longer line where the old one ended: the old
         // build resumed in the middle of it and applied half a line (or rejected it).
         try Files.write(h.path("a.jsonl"), Self.head + H.delta("S", 1000) + H.delta("S", 2))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 1003)
         #expect(h.logs.contains("event=file_replaced"))
         #expect(h.rejected.isEmpty)
@@ -174,14 +174,14 @@ import Testing
 
     @Test func aFileAppendedToIsNeverTakenForARewrite() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         for i in 1...20 {
             try Files.append(h.path("a.jsonl"), (i == 1 ? Self.head : "") + H.delta("S", 1))
             try await h.waitOnHand("S", Int64(i))
         }
-        h.stop()
+        await h.stop()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 21)
         #expect(!h.logs.contains("event=file_rewritten"))
         #expect(!h.logs.contains("event=file_replaced"))
@@ -191,7 +191,7 @@ import Testing
         // No time at all: each call decides one record, and the inbox reads on from there.
         let h = H()
         h.decideBudget = .zero
-        try h.start()
+        try await h.start()
         var text = ""
         for i in 1...60 {
             text += H.delta("S", 1)
@@ -202,9 +202,9 @@ import Testing
         try await eventually("the last line's cursor") { try h.store.cursors().first?.line == 66 }
         #expect(h.rejected.count == 3, "each refused line once: \(h.rejected)")
         #expect(h.inbox.counters.batches >= 60, "decided in parts: \(h.inbox.counters.batches) batches")
-        h.stop()
+        await h.stop()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 61)
         #expect(!h.logs.contains("event=file_replaced"), "a cut cursor is not taken for a rewrite")
     }
@@ -215,14 +215,14 @@ import Testing
         try Files.write(h.path("b.jsonl"), H.stock("S", 1))
         var older = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, h.path("b.jsonl"), &older, 0) == 0)
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 2)
     }
 
     @Test func splitsLargeFilesIntoBatches() async throws {
         let h = H(batchLines: 1000)
         try Files.write(h.path("big.jsonl"), String(repeating: H.delta("S", 1), count: 2500))
-        try h.start()
+        try await h.start()
         #expect(try h.onHand("S") == 2500)
         #expect(h.inbox.counters.batches == 3)
     }
@@ -230,14 +230,14 @@ import Testing
     @Test func pollingFindsChangesWithoutInotifyEvents() async throws {
         let h = H(poll: .ms(100))
         h.settings.inotify = false
-        try h.start()
+        try await h.start()
         try Files.append(h.path("a.jsonl"), H.delta("S", 1))
         try await h.waitOnHand("S", 1)
     }
 
     @Test func forgetsFilesThatAreDeleted() async throws {
         let h = H()
-        try h.start()
+        try await h.start()
         try Files.write(h.path("a.jsonl"), H.stock("S", 1))
         try await h.waitOnHand("S", 1)
         #expect(unlink(h.path("a.jsonl")) == 0)
@@ -255,7 +255,7 @@ extension InboxFollowTests {
         for _ in 0..<2_500 { text += H.delta("S", 1) }
         text += "not json\n"
         try Files.write(h.path("big.jsonl"), text)
-        try h.start()
+        try await h.start()
         let lines = try h.store.allLines()
         #expect(lines.count == 2_500)
         #expect(lines.allSatisfy { $0.status == .ready })

@@ -25,8 +25,10 @@ final class InboxHarness: @unchecked Sendable {
         settings = InboxSettings(directory: inboxDir, settle: settle, batchLines: batchLines, pollInterval: poll)
     }
 
-    /// Opens the store and starts the inbox; returns once it has caught up.
-    func start() throws {
+    /// Opens the store and starts the inbox; returns once it has caught up. Waits off
+    /// the cooperative pool: a test parked on a semaphore there holds one of its two
+    /// threads from every other test (and from the loopback receivers they run).
+    func start() async throws {
         store = try Store(directory: stateDir, logger: CapturingLogHandler.logger(logs))
         if let decideBudget { store.decideBudget = decideBudget }
         inbox = try Inbox(settings: settings, sink: store, decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
@@ -41,18 +43,21 @@ final class InboxHarness: @unchecked Sendable {
             done.signal()
         }
         t.start()
-        ready.wait()
+        await offPool { ready.wait() }
     }
 
-    func stop() {
+    func stop() async {
         inbox?.stop()
-        done?.wait()
+        if let done { await offPool { done.wait() } }
         done = nil
         inbox = nil
         store = nil
     }
 
-    deinit { stop() }
+    deinit {
+        inbox?.stop()
+        done?.wait()
+    }
 
     func path(_ name: String) -> String { inboxDir + "/" + name }
 
