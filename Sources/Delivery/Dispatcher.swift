@@ -33,6 +33,7 @@ public final class Dispatcher: Service, @unchecked Sendable {
     private let now: @Sendable () -> Instant
     private let jitter: @Sendable () -> Double
     private let onBreaker: @Sendable (String, CircuitBreaker.State) -> Void
+    /// Each attempt's outcome as decided (a retry past the last attempt is `.permanent`).
     private let onResult: @Sendable (String, Outcome, Duration) -> Void
     private let batchLogs: @Sendable (() -> Void) -> Void
     /// Called each time the loop goes round (at least once a second).
@@ -290,7 +291,6 @@ public final class Dispatcher: Service, @unchecked Sendable {
                         into updates: inout [DeliveryUpdate], errors: inout [String: String]) -> Bool {
         let (m, r) = (f.message, f.result)
         let outcome = Outcome.classify(r)
-        onResult(f.endpoint, outcome, r.elapsed)
         let attempt = m.attempts + 1
         // `.string(…)`, not interpolated literals: one line per delivery, so no copies.
         // Room for every key up front: growing the dictionary for the seventh key cost a rehash per line.
@@ -306,6 +306,13 @@ public final class Dispatcher: Service, @unchecked Sendable {
         let action = DeliveryDecision.decide(outcome, rowID: m.rowID, attempt: attempt, createdAt: m.createdAt, now: t,
                                              policy: settings.retry, jitter: jitter(), error: error)
         updates.append(action.update)
+        // Counted as decided: an attempt that could be retried but ran out of attempts
+        // or age is a dead letter, not a retry.
+        if case .dead(_, .exhausted(let reason, _)) = action {
+            onResult(f.endpoint, .permanent(reason: "\(reason)"), r.elapsed)
+        } else {
+            onResult(f.endpoint, outcome, r.elapsed)
+        }
         switch action {
         case .delivered:
             logger.info("delivered", metadata: meta)

@@ -21,6 +21,10 @@ final class DispatchHarness: @unchecked Sendable {
     var task: Task<Void, any Error>?
     let key = PositionKey(sku: "A", location: "store")
     private var orders = 0
+    private let resultsLock = Lock()
+    private var _results: [Outcome] = []
+    /// Every attempt's outcome as the dispatcher reported it (what the counters count).
+    var results: [Outcome] { resultsLock.withLock { _results } }
 
     init(endpoints: [String]) throws {
         store = try Store(directory: root.path + "/state",
@@ -51,7 +55,8 @@ final class DispatchHarness: @unchecked Sendable {
         settings.breakerThreshold = 3
         settings.breakerCooldown = .ms(300)
         let d = Dispatcher(queue: store, client: client, targets: targets, settings: settings, wake: wake,
-                           logger: CapturingLogHandler.logger(logs), now: { Self.wallClock() }, jitter: { 1.0 })
+                           logger: CapturingLogHandler.logger(logs), now: { Self.wallClock() }, jitter: { 1.0 },
+                           onResult: { [self] _, outcome, _ in resultsLock.withLock { _results.append(outcome) } })
         let g = ServiceGroup(services: [d], logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
         group = g
         task = Task { try await g.run() }
@@ -126,6 +131,20 @@ enum EventType {
         // decision's, tested as a table in DeliveryDecisionTests without a clock.
         let attempts = try h.rows().first?.attempts
         #expect(attempts == 3)
+    }
+
+    @Test func aMessageThatRunsOutOfAttemptsIsCountedDeadNotRetried() async throws {
+        let receiver = ScriptedReceiver(secret: secret) { _, _ in .status(503) }
+        let url = try await receiver.start()
+        let h = try DispatchHarness(endpoints: ["email"])
+        try h.enqueue(1)
+        h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(50), maxAttempts: 2)
+        try await h.waitFor("dead") { $0.first?.state == "dead" }
+        await h.stop()
+        await receiver.stop()
+        // Reported after the decision: the first a retry, the last a dead letter (it was
+        // reported as classified, a retry, and STATUS=, /metrics and the page counted it so).
+        #expect(h.results == [.retry(reason: "http_503", after: nil), .permanent(reason: "http_503")])
     }
 
     @Test(arguments: ["seconds", "date"])
