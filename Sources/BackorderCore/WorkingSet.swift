@@ -270,11 +270,6 @@ public struct WorkingSet: Sendable {
     /// Whether anything changed since the last `takeChanges`.
     public var hasChanges: Bool { !changedPositions.isEmpty || !changedLines.isEmpty || !changedRestocks.isEmpty }
 
-    /// How many positions, lines and purchase order lines changed since the last `takeChanges`.
-    public var changeCounts: (positions: Int, lines: Int, restocks: Int) {
-        (changedPositions.count, changedLines.count, changedRestocks.count)
-    }
-
     /// Takes what changed since the last call, as values for a checkpoint to write, and
     /// starts over. Nothing is dropped from memory until `committed(_:)` says they are
     /// durable.

@@ -306,8 +306,7 @@ public enum ConfigLoader {
     }
 
     static func decodeSecret(_ text: String) -> Secret? {
-        guard text.hasPrefix("whsec_"), let data = Data(base64Encoded: String(text.dropFirst(6))), data.count >= 16 else { return nil }
-        return Secret(text: text, key: [UInt8](data))
+        WebhookSigner.key(of: text).map { Secret(text: text, key: $0) }
     }
 
     private static func checkURL(_ url: String, allowInsecure: Bool, _ r: inout TableReader) {

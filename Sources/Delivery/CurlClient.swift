@@ -109,13 +109,6 @@ public final class CurlClient: @unchecked Sendable {
     deinit {
     }
 
-    /// Sends one POST and waits for its outcome. Never throws: failures are results.
-    public func post(_ request: HTTPPost) async -> HTTPResult {
-        await withCheckedContinuation { (c: CheckedContinuation<HTTPResult, Never>) in
-            send([request]) { _, result in c.resume(returning: result) }
-        }
-    }
-
     /// Hands requests to the curl thread; each starts once every one of `limits` has
     /// room (at once, with none). `done` is called once per request, with its index in
     /// `requests`, as each ends — on the curl thread, or on the thread that calls

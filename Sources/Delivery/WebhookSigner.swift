@@ -14,15 +14,26 @@ public struct WebhookSigner: @unchecked Sendable {
         self.keyed = keys.map { HMAC<SHA256>(key: SymmetricKey(data: $0)) }
     }
 
-    /// Decodes `whsec_…` secrets; nil when one is not valid base64.
+    /// Decodes `whsec_…` secrets (`key(of:)`); nil when one is not a valid secret.
     public init?(secrets: [String]) {
         var decoded: [[UInt8]] = []
         for s in secrets {
-            let b64 = s.hasPrefix("whsec_") ? String(s.dropFirst(6)) : s
-            guard let d = Data(base64Encoded: b64) else { return nil }
-            decoded.append([UInt8](d))
+            guard let key = Self.key(of: s) else { return nil }
+            decoded.append(key)
         }
         self.init(keys: decoded)
+    }
+
+    /// The shortest key a secret may decode to (128 bits).
+    public static let minimumKeyBytes = 16
+
+    /// The HMAC key of a `whsec_…` secret: the base64 after the prefix, at least
+    /// `minimumKeyBytes` long. The one reading of a secret, for the configuration,
+    /// `backorderd receive` and the signer alike.
+    public static func key(of secret: String) -> [UInt8]? {
+        guard secret.hasPrefix("whsec_"), let data = Data(base64Encoded: String(secret.dropFirst(6))),
+              data.count >= minimumKeyBytes else { return nil }
+        return [UInt8](data)
     }
 
     /// The `webhook-signature` header value.

@@ -73,7 +73,7 @@ public final class Inbox: @unchecked Sendable {
         } catch {
             throw InboxError.setup("cannot read the stored file offsets: \(error)")
         }
-        try scanAll(startup: true)
+        try scanAll()
         settle()
         caughtUp()
         while !shouldStop {
@@ -100,7 +100,7 @@ public final class Inbox: @unchecked Sendable {
             if let interval = settings.pollInterval, clock - lastScan >= interval.duration { rescan = true }
             if let retry = retryAt, clock >= retry { rescan = true; retryAt = nil }
             if rescan {
-                try scanAll(startup: false)
+                try scanAll()
             } else {
                 for (_, t) in files where t.partial { markDirty(t.cursor.name) }
                 processDirty()
@@ -148,7 +148,7 @@ public final class Inbox: @unchecked Sendable {
     }
 
     /// Lists the directory; follows new and changed files, forgets the ones gone.
-    private func scanAll(startup: Bool) throws(InboxError) {
+    private func scanAll() throws(InboxError) {
         lastScan = ContinuousClock.now
         guard let dir = opendir(settings.directory) else {
             logger.error("inbox_unreadable", metadata: ["directory": "\(settings.directory)", "error": "\(String(cString: strerror(errno)))"])
@@ -189,7 +189,6 @@ public final class Inbox: @unchecked Sendable {
         // Keep inotify's order for names already waiting; add the rest in start-up order.
         for name in ordered { dirty.append(name) }
         processDirty()
-        _ = startup
     }
 
     private func isRegular(_ st: stat, name: String) -> Bool {
