@@ -613,7 +613,10 @@ extension WorkingSet {
     /// Takes a line that stops waiting (or moves) out of its position's list.
     private mutating func unlinkWaiting(_ r: Int32) {
         let p = Int(lineRows[Int(r)].position)
-        positionRows[p].projectedPrefix = -1
+        // A list none of whose lines has a projected date still has none when one leaves
+        // (a cancelled pre-order in a quiet launch needs no walk); otherwise the next
+        // settle walks it.
+        if positionRows[p].projectedPrefix != 0 { positionRows[p].projectedPrefix = -1 }
         dropTail(p)
         let prev = lineRows[Int(r)].prevWaiting, next = lineRows[Int(r)].nextWaiting
         if prev == -1 { positionRows[p].waitHead = next } else { lineRows[Int(prev)].nextWaiting = next }

@@ -60,9 +60,25 @@ final class ConnectionCapHandler: ChannelInboundHandler, RemovableChannelHandler
         }
         refused = true
         let bytes = context.channel.allocator.buffer(string: Self.refusal)
+        // Our side closed first, then a moment for the client's request bytes to arrive
+        // and be dropped: closing with them unread would reset the connection and could
+        // lose the 503 on the client's side. The moment is short: a refused connection
+        // must not hold a file descriptor for long.
         context.writeAndFlush(wrapInboundOut(bytes)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
+            context.close(mode: .output, promise: nil)
+            context.eventLoop.assumeIsolated().scheduleTask(in: Self.linger) { context.close(promise: nil) }
         }
+    }
+
+    /// How long a refused connection may stay half-closed.
+    static let linger = TimeAmount.milliseconds(250)
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if refused, let e = event as? ChannelEvent, e == .inputClosed {
+            context.close(promise: nil)  // the client is done sending: nothing left to reset
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

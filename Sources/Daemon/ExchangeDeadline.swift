@@ -19,6 +19,10 @@ final class ExchangeDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandl
     private let headWithin: TimeAmount
     private let answerWithin: TimeAmount
     private var timer: Scheduled<Void>?
+    /// Request heads read whose answer has not ended (pipelined requests wait in turn).
+    private var unanswered = 0
+    /// A head too large arrived behind requests still being answered: 431 after them.
+    private var overflowed = false
     private var closing = false
 
     init(headWithin: TimeAmount = HTTPLimits.headWithin, answerWithin: TimeAmount = HTTPLimits.answerWithin) {
@@ -36,13 +40,25 @@ final class ExchangeDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) { arm(answerWithin, context: context) }
+        if case .head = unwrapInboundIn(data) {
+            unanswered += 1
+            arm(answerWithin, context: context)
+        }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { arm(headWithin, context: context) }
+        let ends = if case .end = unwrapOutboundIn(data) { true } else { false }
         context.write(data, promise: promise)
+        guard ends else { return }
+        unanswered = max(0, unanswered - 1)
+        if unanswered > 0 {
+            arm(answerWithin, context: context)  // the next pipelined request's answer
+        } else if overflowed {
+            refuseOversizedHead(context: context)
+        } else {
+            arm(headWithin, context: context)
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -50,6 +66,11 @@ final class ExchangeDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandl
             context.fireErrorCaught(error)
             return
         }
+        // Answered in order: behind the requests read before it.
+        if unanswered > 0 { overflowed = true } else { refuseOversizedHead(context: context) }
+    }
+
+    private func refuseOversizedHead(context: ChannelHandlerContext) {
         guard !closing else { return }
         closing = true
         var fields = HTTPFields()

@@ -44,12 +44,15 @@ public final class HTTPService: Service, @unchecked Sendable {
     public func run() async throws {
         let handler = self.handler, pages = self.pages
         let server = Server(
-            childChannelSetup: GuardedHTTPChannel(budget: budget) { request, writer, _ in
+            childChannelSetup: GuardedHTTPChannel(budget: budget) { request, writer, channel in
                 let page = PageRequest(method: request.method.rawValue, target: request.head.path ?? "/",
                                        authorization: request.headers[.authorization])
-                let response = await withCheckedContinuation { done in
-                    pages.async { done.resume(returning: handler.respond(to: page)) }
+                // A client gone by the time its turn comes (hung up, or cut off by the
+                // deadline) costs nothing: requests sent and dropped cannot pile up work.
+                let response: PageResponse? = await withCheckedContinuation { done in
+                    pages.async { done.resume(returning: channel.isActive ? handler.respond(to: page) : nil) }
                 }
+                guard let response else { return }
                 try await Self.send(response, to: writer, head: request.method == .head)
             },
             configuration: ServerConfiguration(address: Self.address(listen)),

@@ -170,6 +170,13 @@ public final class ChangeFileReader {
         return bytes.withUnsafeBytes { FNV1a.hash($0) }
     }
 
+    /// `cursor` with the head and tail fingerprints of the open file taken at its offset.
+    public func fingerprint(_ cursor: FileCursor, fd: Int32) throws(InboxError) -> FileCursor {
+        var c = cursor
+        c.tailHash = nil
+        return try fingerprinted(c, from: c, fd: fd)
+    }
+
     private func fingerprinted(_ cursor: FileCursor, from start: FileCursor, fd: Int32) throws(InboxError) -> FileCursor {
         var c = cursor
         let want = Int(min(Int64(FileCursor.headLimit), c.offset))

@@ -241,7 +241,7 @@ public final class Inbox: @unchecked Sendable {
                                                          "action": "reading it again from the start"])
             t.cursor = FileCursor(id: id, name: name)
             t.csvHeader = nil
-        } else if t.cursor.offset > 0, !((try? reader.stillHolds(t.cursor, fd: fd)) ?? true) {
+        } else if t.cursor.offset > 0, !((try? reader.stillHolds(t.cursor, fd: fd)) ?? true) {  // unreadable: tried again later
             logger.warning("file_rewritten", metadata: ["file": "\(name)", "size": "\(size)", "offset": "\(t.cursor.offset)",
                                                          "action": "\(Self.rewrittenAction)"])
             t.cursor = FileCursor(id: id, name: name)
@@ -282,7 +282,9 @@ public final class Inbox: @unchecked Sendable {
                 _counters.rejected += result.rejects.count
                 _counters.batches += 1
             }
-            t.cursor = committed
+            // A batch the store cut short (out of time) comes back without its tail
+            // fingerprint: take it here, from the open file.
+            t.cursor = committed.tailHash == nil ? ((try? reader.fingerprint(committed, fd: fd)) ?? committed) : committed
             onLoop()  // each committed batch is progress: a long file does not starve the watchdog
             // The sink may have committed only part of the batch: read on from where it stopped.
             if !outcome.more && committed == batch.cursor { break }
@@ -296,7 +298,9 @@ public final class Inbox: @unchecked Sendable {
         guard let c = stored.removeValue(forKey: id) else {
             return Tracked(cursor: FileCursor(id: id, name: name), lastGrowth: clock)
         }
-        if !((try? reader.stillHolds(c, fd: fd)) ?? false) {
+        // A read error keeps the cursor (the file is tried again): only bytes that differ
+        // make it a new file.
+        if !((try? reader.stillHolds(c, fd: fd)) ?? true) {
             logger.warning("file_replaced", metadata: ["file": "\(name)", "offset": "\(c.offset)", "action": "\(Self.rewrittenAction)"])
             return Tracked(cursor: FileCursor(id: id, name: name), lastGrowth: clock)
         }

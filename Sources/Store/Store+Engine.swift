@@ -15,8 +15,10 @@ extension Store {
             try loadClosedLines(named: batch, into: e)
             var events: [Event] = []
             // The decider once per batch: a reload applies between batches.
+            // Cut only a batch whose records each know where they end in the file.
+            let cuttable = batch.records.allSatisfy { $0.endOffset >= 0 }
             let (applied0, refused0, decided) = Self.decide(batch, with: decider, on: &e.state, events: &events,
-                                                          until: ContinuousClock.now + decideBudget)
+                                                            until: cuttable ? ContinuousClock.now + decideBudget : nil)
             var (applied, refused, batch) = (applied0, refused0, batch)
             if decided < batch.records.count {
                 // Out of time: what was decided stands, the rest is read again after the

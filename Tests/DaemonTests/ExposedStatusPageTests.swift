@@ -96,6 +96,32 @@ import Glibc
         #expect(headAnswer.contains("content-length: ") && !headAnswer.contains("content-length: 0"), "\(headAnswer)")
         #expect(pipelined[headEnd.upperBound...].hasPrefix("HTTP/1.1 200"), "HEAD sent a body: \(pipelined.prefix(400))")
 
+        // HEAD's length is the length GET's body has.
+        let notFound = await offPool { () -> (head: String, get: String) in
+            guard let a = RawClient.connect(port), let b = RawClient.connect(port) else { return ("", "") }
+            defer { a.close(); b.close() }
+            a.send("HEAD /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            b.send("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return (a.readAll(), b.readAll())
+        }
+        func length(_ answer: String) -> Int? {
+            answer.lowercased().components(separatedBy: "\r\n").first { $0.hasPrefix("content-length: ") }
+                .flatMap { Int($0.dropFirst(16)) }
+        }
+        let getBody = notFound.get.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        #expect(length(notFound.head) == getBody.utf8.count && getBody.utf8.count > 0, "HEAD \(notFound.head) / GET body \(getBody.utf8.count)")
+        #expect(notFound.head.hasSuffix("\r\n\r\n"), "HEAD sent no body")
+
+        // A request, then a head too large behind it on the same connection: the first
+        // is answered, then the 431, in that order.
+        let behind = await offPool { () -> String in
+            guard let c = RawClient.connect(port) else { return "" }
+            defer { c.close() }
+            c.send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20 * 1024) + "\r\n\r\n")
+            return c.readAll()
+        }
+        #expect(behind.hasPrefix("HTTP/1.1 404") && behind.contains("HTTP/1.1 431"), "\(behind.prefix(300))")
+
         // A 20 KiB header is answered 431 at once.
         let big = await offPool { () -> String in
             guard let c = RawClient.connect(port) else { return "" }

@@ -17,7 +17,7 @@ final class Results: @unchecked Sendable {
 /// starts what waits as soon as a limit has room, and hands back what never started.
 @Suite(.serialized) struct TransferLimitTests {
     func posts(_ n: Int, to url: String) -> [HTTPPost] {
-        (0..<n).map { i in HTTPPost(url: url, headers: ["webhook-id: msg_\(i)"], body: Array("{}".utf8), timeout: .seconds(5)) }
+        (0..<n).map { i in HTTPPost(url: url, headers: ["webhook-id: msg_\(i)"], body: Array("{}".utf8), timeout: .seconds(60)) }
     }
 
     @Test func aLimitHoldsTheRestBackUntilOneEnds() async throws {
