@@ -122,10 +122,11 @@ public final class Dispatcher: Service, @unchecked Sendable {
         }
     }
 
-    /// One loop, no task per request. Each turn: take what finished; log and classify
-    /// it; record the outcomes and claim the next messages in one transaction; hand the
-    /// claimed messages to the client (each is signed as its request starts); wait until
-    /// something finishes, a wake, or a timer.
+    /// One loop, no task per request, executing what `DispatchMachine` decides. Each
+    /// turn: take what finished; decide, log and count it; record the outcomes and claim
+    /// the next messages in one transaction; hand the claimed messages to the client
+    /// (each is signed as its request starts); wait until something finishes, a wake, or
+    /// a timer.
     ///
     /// The client starts each handed message itself as soon as the global and the
     /// endpoint's `TransferLimit` have room, so the requests under way are topped up
@@ -134,34 +135,43 @@ public final class Dispatcher: Service, @unchecked Sendable {
     /// what waits is withdrawn, unsent, and goes back to the queue when the breaker
     /// opens, the endpoint goes away, or on shutdown.
     private func loop() {
-        var breakers: [String: CircuitBreaker] = [:]
-        var handed: [String: Int] = [:]  // handed to the client: waiting or under way
-        var total = 0
-        var globalMax = settings.concurrency
-        let global = TransferLimit(max: globalMax)
-        var limits: [String: (limit: TransferLimit, max: Int)] = [:]
-        var updates: [DeliveryUpdate] = []
-        var errors: [String: String] = [:]
+        var machine = DispatchMachine(now: now())
+        let global = TransferLimit(max: settings.concurrency)
+        var limits: [String: TransferLimit] = [:]
         let finished = Completions()
-        var lastReclaim = now()
 
-        /// Hands `messages` to the client, each to be signed as it starts; customer
-        /// messages in their quiet hours are postponed instead.
-        func hand(_ messages: [OutboxMessage], to target: DeliveryTarget, at t: Instant, settings: DispatchSettings) {
-            let (send, hold) = DispatchPlan.handOver(messages, quiet: target.quietHours, now: t) { offset($0, at: t) }
-            for (m, until) in hold {
-                updates.append(.postpone(rowID: m.rowID, until: until))
-                logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(target.name)",
-                                                      "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
+        func execute(_ actions: [DispatchMachine.Action], targets: [DeliveryTarget], settings: DispatchSettings) {
+            for action in actions {
+                switch action {
+                case .globalMaximum(let n):
+                    client.setMaximum(global, n)
+                case .endpointMaximum(let name, let n):
+                    if let limit = limits[name] { client.setMaximum(limit, n) } else { limits[name] = TransferLimit(max: n) }
+                case .withdraw(nil):
+                    client.withdraw(global)
+                case .withdraw(let name?):
+                    if let limit = limits[name] { client.withdraw(limit) }
+                case .attempted(let e, let decision, let attempt):
+                    report(e, decision, attempt: attempt)
+                case .breaker(let name, let state, let b):
+                    logBreaker(name, state, b)
+                case .held(let m, let endpoint, let until):
+                    logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(endpoint)",
+                                                          "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
+                case .hand(let messages, let endpoint):
+                    guard let target = targets.first(where: { $0.name == endpoint }), let limit = limits[endpoint] else { continue }
+                    hand(messages, to: target, limit: limit, settings: settings)
+                }
             }
-            guard !send.isEmpty, let limit = limits[target.name]?.limit else { return }
-            handed[target.name, default: 0] += send.count
-            total += send.count
+        }
+
+        /// Hands `messages` to the client, each to be signed as it starts.
+        func hand(_ messages: [OutboxMessage], to target: DeliveryTarget, limit: TransferLimit, settings: DispatchSettings) {
             // Signed as each request starts, on the curl thread: one handed over may wait
             // for a free connection, and receivers reject a stale `webhook-timestamp`.
             let signer = target.signer
             let now = self.now
-            let posts = send.map { m in
+            let posts = messages.map { m in
                 let (id, body) = (m.webhookID, m.body)
                 return HTTPPost(url: target.url, headers: [], body: body, timeout: settings.timeout.duration) {
                     let ts = now().milliseconds / 1000
@@ -171,9 +181,8 @@ public final class Dispatcher: Service, @unchecked Sendable {
             }
             let wake = self.wake
             let name = target.name
-            let sent = send
             client.send(posts, limits: [global, limit]) { i, result in
-                if finished.add(Finished(message: sent[i], endpoint: name, result: result)) { wake.signal() }
+                if finished.add(Finished(message: messages[i], endpoint: name, result: result)) { wake.signal() }
             }
         }
 
@@ -182,157 +191,103 @@ public final class Dispatcher: Service, @unchecked Sendable {
             let settings = self.settings  // one snapshot per turn (a reload swaps it)
             let targets = self.targets
             let draining = isDraining
-            if settings.concurrency != globalMax {
-                globalMax = settings.concurrency
-                client.setMaximum(global, globalMax)
-            }
-            for target in targets {
-                if let (limit, max) = limits[target.name] {
-                    if max != target.maxInFlight {
-                        client.setMaximum(limit, target.maxInFlight)
-                        limits[target.name] = (limit, target.maxInFlight)
-                    }
-                } else {
-                    limits[target.name] = (TransferLimit(max: target.maxInFlight), target.maxInFlight)
-                }
-            }
-            // Not to be sent after all: back to the queue (they come back as finished, unsent).
-            for w in DispatchPlan.withdrawals(draining: draining, total: total, handed: handed,
-                                              isConfigured: { name in targets.contains { $0.name == name } }) {
-                switch w {
-                case .everything: client.withdraw(global)
-                case .endpoint(let name): if let limit = limits[name]?.limit { client.withdraw(limit) }
-                }
-            }
+            let endpoints = targets.map { DispatchPlan.Endpoint(name: $0.name, maxInFlight: $0.maxInFlight) }
+            execute(machine.begin(endpoints: endpoints, concurrency: settings.concurrency, draining: draining),
+                    targets: targets, settings: settings)
             let done = finished.take()
-            for f in done {
-                total -= 1
-                handed[f.endpoint, default: 0] -= 1
-            }
             var t = now()
             if !done.isEmpty {
-                batchLogs {
-                    for f in done {
-                        if f.result.wasNotSent {  // withdrawn: no attempt made
-                            updates.append(.postpone(rowID: f.message.rowID, until: t))
-                            continue
-                        }
-                        let failed = settle(f, at: t, settings: settings, into: &updates, errors: &errors)
-                        if let state = breakers[f.endpoint]?.record(failure: failed, now: t) {
-                            logBreaker(f.endpoint, state, breakers[f.endpoint]!)
-                            if state == .open, let limit = limits[f.endpoint]?.limit { client.withdraw(limit) }
-                        }
-                    }
+                let ended = done.map { f in
+                    f.result.wasNotSent  // withdrawn: no attempt made
+                        ? DispatchMachine.Ended(message: f.message, endpoint: f.endpoint, outcome: nil)
+                        : DispatchMachine.Ended(message: f.message, endpoint: f.endpoint, outcome: Outcome.classify(f.result),
+                                                error: describe(Outcome.classify(f.result), f.result), elapsed: f.result.elapsed,
+                                                status: f.result.status > 0 ? f.result.status : nil)
                 }
+                let actions = machine.ended(ended, now: t, retry: settings.retry, jitter: jitter)
+                batchLogs { execute(actions, targets: targets, settings: settings) }
             }
-            let plan = draining ? [] : DispatchPlan.claims(
-                endpoints: targets.map { DispatchPlan.Endpoint(name: $0.name, maxInFlight: $0.maxInFlight) },
-                handed: handed, total: total,
-                limits: DispatchPlan.Limits(concurrency: settings.concurrency, claimBatch: settings.claimBatch),
-                breakers: &breakers,
+            let plan = machine.claims(
+                endpoints: endpoints, limits: DispatchPlan.Limits(concurrency: settings.concurrency, claimBatch: settings.claimBatch),
+                draining: draining,
                 newBreaker: { CircuitBreaker(threshold: settings.breakerThreshold, initialCooldown: settings.breakerCooldown,
                                              maxCooldown: settings.breakerMaxCooldown) },
                 now: t)
             var claimed: [String: [OutboxMessage]] = [:]
-            if !plan.isEmpty || !updates.isEmpty || !errors.isEmpty {
+            if !plan.isEmpty || machine.hasUpdates {
                 do {
-                    claimed = try queue.exchange(record: updates, endpointErrors: errors,
+                    claimed = try queue.exchange(record: machine.updates, endpointErrors: machine.errors,
                                                  claim: plan.map { ($0.endpoint, $0.limit) }, now: t,
                                                  // Handed over, a message waits behind at most twice the
                                                  // concurrency, so two requests' time, then takes one.
                                                  leaseUntil: t + settings.timeout + settings.timeout + settings.timeout + .seconds(30))
-                    let retried = updates.contains { if case .retry = $0 { true } else { false } }
-                    updates.removeAll(keepingCapacity: true)
-                    errors.removeAll()
-                    if retried { wake.signal() }  // a retry may be due before the next timer
+                    if machine.recorded() { wake.signal() }  // a retry may be due before the next timer
                 } catch {
                     // Leases expire and unrecorded messages are sent again, with the same ids.
                     logger.error("store_error", metadata: ["action": "delivery outcomes not recorded; retrying", "error": "\(error)"])
                 }
             }
-            var drained = false  // a claim came back short: the next due message sets the timer
             t = now()
-            for claim in plan {
-                let messages = claimed[claim.endpoint] ?? []
-                if messages.count < claim.limit { drained = true }
-                if claim.probing {
-                    if messages.isEmpty { breakers[claim.endpoint]?.probeUnused(now: t) } else { logBreaker(claim.endpoint, .halfOpen, breakers[claim.endpoint]!) }
-                }
-                if !messages.isEmpty, let target = targets.first(where: { $0.name == claim.endpoint }) {
-                    hand(messages, to: target, at: t, settings: settings)
-                }
-            }
-            if t - lastReclaim >= .seconds(30) {
+            let quiet = Dictionary(targets.map { ($0.name, $0.quietHours) }, uniquingKeysWith: { a, _ in a })
+            execute(machine.claimed(claimed, for: plan, quiet: { quiet[$0] ?? nil }, now: t, offset: { offset($0, at: t) }),
+                    targets: targets, settings: settings)
+            if machine.reclaimDue(now: t) {
                 // Outcomes that could not be recorded (a store error) leave leases to run out.
-                lastReclaim = t
                 if let n = try? queue.reclaimExpiredLeases(now: t), n > 0 {
                     logger.warning("leases_expired", metadata: ["messages": "\(n)", "detail": "sent again with the same ids"])
                 }
             }
-            if draining && total == 0 {
-                if !updates.isEmpty || !errors.isEmpty { try? queue.record(updates, endpointErrors: errors, now: now()) }
-                break
-            }
-            if !updates.isEmpty { continue }  // postponements to record before waiting
-            // With many handed over, wait for a quarter of them to end (the client keeps
-            // the rest going meanwhile) or 20 ms: fewer, larger turns and transactions.
-            let gather = max(1, total / 4)
-            if finished.wantWake(at: gather) {
-                var wait = drained || total == 0 ? nextWait(breakers) : .seconds(1)
-                if gather > 1 { wait = min(wait, .milliseconds(20)) }
-                wake.block(timeout: wait)
+            switch machine.next(draining: draining) {
+            case .stop:
+                if machine.hasUpdates { try? queue.record(machine.updates, endpointErrors: machine.errors, now: now()) }
+                return
+            case .again:
+                continue
+            case .wait(let gather, let untilDue):
+                if finished.wantWake(at: gather) {
+                    var wait = untilDue ? nextWait(machine.breakers) : .seconds(1)
+                    if gather > 1 { wait = min(wait, .milliseconds(20)) }
+                    wake.block(timeout: wait)
+                }
             }
         }
     }
 
-    /// Classifies one finished request, logs it, and adds what to record; returns
-    /// whether it counts as a failure for the endpoint's breaker.
-    private func settle(_ f: Finished, at t: Instant, settings: DispatchSettings,
-                        into updates: inout [DeliveryUpdate], errors: inout [String: String]) -> Bool {
-        let (m, r) = (f.message, f.result)
-        let outcome = Outcome.classify(r)
-        let attempt = m.attempts + 1
+    /// Logs one attempt and counts it as decided: an attempt that could be retried but
+    /// ran out of attempts or age is a dead letter, not a retry.
+    private func report(_ e: DispatchMachine.Ended, _ decision: DeliveryDecision.Action, attempt: Int) {
+        let m = e.message
+        if case .dead(_, .exhausted(let reason, _)) = decision {
+            onResult(e.endpoint, .permanent(reason: reason), e.elapsed)
+        } else if let outcome = e.outcome {
+            onResult(e.endpoint, outcome, e.elapsed)
+        }
         // `.string(…)`, not interpolated literals: one line per delivery, so no copies.
         // Room for every key up front: growing the dictionary for the seventh key cost a rehash per line.
         var meta = Logger.Metadata(minimumCapacity: 10)
         meta["order"] = .string(m.orderKey)
         meta["webhook_id"] = .string(m.webhookID)
-        meta["endpoint"] = .string(f.endpoint)
+        meta["endpoint"] = .string(e.endpoint)
         meta["type"] = .string(m.type)
         meta["attempt"] = .string(String(attempt))
-        meta["ms"] = .string(String(r.elapsed.milliseconds))
-        if r.status > 0 { meta["status"] = .string(String(r.status)) }
-        let error = describe(outcome, r)
-        let action = DeliveryDecision.decide(outcome, rowID: m.rowID, attempt: attempt, createdAt: m.createdAt, now: t,
-                                             policy: settings.retry, jitter: jitter(), error: error)
-        updates.append(action.update)
-        // Counted as decided: an attempt that could be retried but ran out of attempts
-        // or age is a dead letter, not a retry.
-        if case .dead(_, .exhausted(let reason, _)) = action {
-            onResult(f.endpoint, .permanent(reason: "\(reason)"), r.elapsed)
-        } else {
-            onResult(f.endpoint, outcome, r.elapsed)
-        }
-        switch action {
+        meta["ms"] = .string(String(e.elapsed.milliseconds))
+        if let status = e.status { meta["status"] = .string(String(status)) }
+        switch decision {
         case .delivered:
             logger.info("delivered", metadata: meta)
         case .retry(_, let reason, let next):
-            errors[f.endpoint] = error
             meta["reason"] = "\(reason)"
             meta["next"] = "\(next)"
             logger.warning("retry_scheduled", metadata: meta)
         case .dead(_, .exhausted(let reason, _)):
-            errors[f.endpoint] = error
             meta["reason"] = "\(reason)"
             meta["detail"] = "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); requeue with backorderd dead-letters requeue \(m.webhookID)"
             logger.error("dead_letter", metadata: meta)
         case .dead(_, .refused(let reason)):
-            errors[f.endpoint] = error
             meta["reason"] = "\(reason)"
             meta["detail"] = "the receiver refused it; fix the receiver, then backorderd dead-letters requeue \(m.webhookID)"
             logger.error("dead_letter", metadata: meta)
         }
-        return outcome.isFailure
     }
 
     /// The error recorded for a failed attempt: its reason and what libcurl or the receiver said.
