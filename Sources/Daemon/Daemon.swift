@@ -43,7 +43,7 @@ public enum Daemon {
             wake.signal()
             dispatchWake.signal()
         }
-        let inbox = try Inbox(settings: config.inbox, sink: SignallingSink(store: store, metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        let inbox = try Inbox(settings: config.inbox, sink: MeteredSink(store: store, metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }

@@ -35,7 +35,7 @@ struct StatusHandler: PageHandler {
         do {
             switch path {
             case "/metrics":
-                return PageResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: registry.emitToBuffer())
+                return MetricsHandler(registry: registry).respond(to: request)
             case "/", "/index.html":
                 return html(try overview())
             case "/orders", "/orders/":

@@ -3,9 +3,9 @@ import Delivery
 import Store
 
 /// Hands batches to the store, which decides them in memory and checkpoints by its
-/// policy (and when the inbox goes idle); each checkpoint wakes whoever waits for new
-/// state (`Store.onCheckpoint`, wired by the daemon).
-struct SignallingSink: IngestSink {
+/// policy (and when the inbox goes idle), and counts what each applied and refused for
+/// `/metrics`. (Whoever waits for new state is woken by `Store.onCheckpoint`.)
+struct MeteredSink: IngestSink {
     let store: Store
     let metrics: DaemonMetrics
 
