@@ -102,7 +102,7 @@ public enum Daemon {
                     let retention = RetentionService(store: store, keep: keep, logger: logger, now: { Instant.now() })
                     return [.init(service: PeriodicService(every: RetentionService.period) { retention.pass() })]
                 } ?? [])
-                + listeners(config, store: store, metrics: metrics, deliveries: window, logger: logger),
+                + listeners(config, store: store, metrics: metrics, deliveries: window, removed: removed, logger: logger),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "backorderd.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })))
         try await group.run()
@@ -113,7 +113,7 @@ public enum Daemon {
     /// The HTTP listeners the configuration asks for (`[metrics]`, `[http]`), and the
     /// gauge refresher behind `/metrics` when either serves it.
     static func listeners(_ config: Config, store: Store, metrics: DaemonMetrics, deliveries: DeliveryWindow,
-                          logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+                          removed: RemovedEndpointService, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let names = config.endpoints.map(\.name)
         if let listen = config.metricsListen {
@@ -123,7 +123,8 @@ public enum Daemon {
         if let http = config.http {
             let configOption = config.path == ConfigLoader.defaultPath ? "" : " --config " + StatusPages.shellQuote(config.path)
             let handler = StatusHandler(store: store, deliveries: deliveries, registry: metrics.registry, token: http.token, endpoints: names,
-                                        inboxDirectory: config.inbox.directory, configOption: configOption, version: version, now: { Instant.now() })
+                                        inboxDirectory: config.inbox.directory, configOption: configOption, version: version, now: { Instant.now() },
+                                        stranded: { removed.stranded }, removedGrace: config.delivery.removedEndpointGrace)
             services.append(.init(service: HTTPService(listen: http.listen, handler: handler, logger: logger, event: "http")))
         }
         if !services.isEmpty { services.append(.init(service: MetricsService(metrics: metrics, store: store, endpoints: names))) }

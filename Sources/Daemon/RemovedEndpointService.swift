@@ -15,7 +15,12 @@ public final class RemovedEndpointService: @unchecked Sendable {
     private let now: @Sendable () -> Instant
     private var state = RemovedEndpoints()
     private let lock = NSLock()  // a reload runs a pass beside the minute's
+    private var last: [String: Int] = [:]
     public static let period: Duration = .seconds(60)
+
+    /// The endpoints not in the configuration that had messages waiting at the last
+    /// review, and how many (for the status page, which should not scan the queue).
+    public var stranded: [String: Int] { lock.withLock { last } }
 
     public init(store: Store, grace: Span, logger: Logger, now: @escaping @Sendable () -> Instant) {
         self.store = store
@@ -31,7 +36,9 @@ public final class RemovedEndpointService: @unchecked Sendable {
         do {
             let configured = Set(store.rules.subscriptions.map(\.endpoint))
             let at = now()
-            for action in state.review(stranded: try store.strandedMessages(configured: configured), now: at, grace: grace) {
+            let stranded = try store.strandedMessages(configured: configured)
+            last = stranded
+            for action in state.review(stranded: stranded, now: at, grace: grace) {
                 switch action {
                 case .announce(let endpoint, let waiting, let deadAt):
                     logger.warning("endpoint_removed", metadata: [

@@ -17,6 +17,9 @@ struct StatusHandler: PageHandler {
     let configOption: String
     let version: String
     let now: @Sendable () -> Instant
+    /// Endpoints no longer configured with messages waiting, as the last review found them.
+    var stranded: @Sendable () -> [String: Int] = { [:] }
+    var removedGrace: Span = .hours(24)
     /// The overview's figures, read at most once a second however often the page is
     /// reloaded: counting a queue of 200,000 messages takes a few tens of milliseconds
     /// that would otherwise come out of delivery's CPU.
@@ -66,7 +69,7 @@ struct StatusHandler: PageHandler {
     private func overview() throws -> String {
         let t = now()
         let s = try snapshots.current(at: t) {
-            let o = try store.overview(endpoints: endpoints)
+            let o = try store.overview(endpoints: endpoints + stranded().keys.filter { !endpoints.contains($0) }.sorted())
             var sizes: [String: Int64] = [:]
             for f in o.files {
                 var st = stat()
@@ -75,6 +78,7 @@ struct StatusHandler: PageHandler {
             return OverviewSnapshots.Snapshot(overview: o, rejects: store.recentRejects(), fileSizes: sizes, at: t)
         }
         return StatusPages.overview(s.overview, deliveries: deliveries.summary(at: t), rejects: s.rejects, fileSizes: s.fileSizes, now: t,
+                                    removed: (Set(stranded().keys).subtracting(endpoints), removedGrace, configOption),
                                     version: version)
     }
 

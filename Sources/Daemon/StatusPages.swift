@@ -7,7 +7,9 @@ import Store
 enum StatusPages {
     /// `/`: health at a glance.
     static func overview(_ o: Overview, deliveries: [String: DeliveryWindow.Summary], rejects: [RecentReject],
-                         fileSizes: [String: Int64], now: Instant, version: String) -> String {
+                         fileSizes: [String: Int64], now: Instant,
+                         removed: (names: Set<String>, grace: Span, configOption: String) = ([], .hours(24), ""),
+                         version: String) -> String {
         var h = HTMLText()
         h.heading(1, "Overview")
         let pending = o.endpoints.reduce(0) { $0 + $1.pending }
@@ -26,13 +28,19 @@ enum StatusPages {
                               "last attempt", "last error"],
                 o.endpoints.map { e in
                     let d = deliveries[e.name] ?? DeliveryWindow.Summary()
-                    return [HTMLText.escape(e.name), "\(d.delivered)", d.failed > 0 ? HTMLText.badge("\(d.failed)", "warn") : "0",
+                    let name = HTMLText.escape(e.name) + (removed.names.contains(e.name) ? " " + HTMLText.badge("not configured", "bad") : "")
+                    return [name, "\(d.delivered)", d.failed > 0 ? HTMLText.badge("\(d.failed)", "warn") : "0",
                             "\(e.pending)", "\(e.inFlight)", e.oldestPending.map { age(now, $0) } ?? "–",
                             e.dead > 0 ? HTMLText.link("/dead-letters?endpoint=" + HTMLText.urlEncode(e.name), "\(e.dead)") : "0",
                             HTMLText.badge(e.breaker, e.breaker == "closed" ? "ok" : "bad"),
                             d.last.map { HTMLText.escape($0) + (d.lastAt.map { " <span class=\"muted\">\(age(now, $0)) ago</span>" } ?? "") } ?? "–",
                             e.lastError.map { HTMLText.escape($0) + (e.lastErrorAt.map { " <span class=\"muted\">\(age(now, $0)) ago</span>" } ?? "") } ?? "–"]
                 }, empty: "No endpoints are configured: add [[endpoints]] to the configuration.")
+        for name in removed.names.sorted() {
+            h.raw("<p class=\"note\" id=\"removed-\(HTMLText.escape(name))\">Messages wait for <b>\(HTMLText.escape(name))</b>, which the configuration no longer names: "
+                  + "they become dead letters \(HTMLText.escape("\(removed.grace)")) after it was first seen gone (delivery.removed_endpoint_grace). "
+                  + "Move them with <code>backorderd dead-letters requeue\(HTMLText.escape(removed.configOption)) --endpoint \(HTMLText.escape(name)) --to NEW</code>.</p>\n")
+        }
 
         h.heading(2, "Inbox files")
         h.table("files", ["file", "read", "size", "lag", "lines", "last read"],

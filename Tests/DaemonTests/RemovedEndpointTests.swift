@@ -45,4 +45,31 @@ import Testing
         kill(p.processIdentifier, SIGTERM)
         await p.exited()
     }
+
+    @Test func theStatusPageAndStatusShowAnEndpointNoLongerConfigured() async throws {
+        let root = TempDirectory()
+        let (cfg, receiver) = try await SupportCommandsTests.story(root)
+        defer { Task { await receiver.stop() } }
+        // "email" removed (its pending ready stays), the page on; the default grace.
+        var text = Files.read(cfg)
+        text = text.replacingOccurrences(of: "name = \"email\"\nurl = \"http://127.0.0.1:", with: "name = \"gone\"\nurl = \"http://127.0.0.1:")
+        let port = refusedPort()
+        text += "\n[http]\nlisten = \"127.0.0.1:\(port)\"\n"
+        try Files.write(cfg, text)
+        chmod(cfg, 0o600)
+        let log = root.file("second.log")
+        let p = try Binary.start(["run", "--config", cfg], logPath: log)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        try await eventually("told") { Files.read(log).contains("event=endpoint_removed endpoint=email") }
+        try await eventually("listening") { Files.read(log).contains("event=http_listening") }
+        let page = try await StatusPageTests.get("http://127.0.0.1:\(port)/")
+        #expect(page.body.contains("id=\"removed-email\""), "the page says email is gone")
+        #expect(page.body.contains("--endpoint email --to NEW"))
+        let row = StatusPageTests.rows("endpoints", in: page.body).first { $0.contains(">email ") || $0.contains(">email<") } ?? ""
+        #expect(row.contains("not configured") && row.contains("data-label=\"pending\">1<"), "\(row)")
+        let status = try await Binary.run(["status", "--config", cfg])
+        #expect(status.out.contains("not in the configuration"), "\(status.out)")
+        kill(p.processIdentifier, SIGTERM)
+        await p.exited()
+    }
 }
