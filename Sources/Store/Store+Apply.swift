@@ -21,12 +21,7 @@ extension Store {
             let e = try loadedEngine()
             var events: [Event] = []
             decider.tick(now: now, to: &e.state, events: &events)
-            let subscribed = Set(subscriptions.flatMap(\.events))
-            var notices: [Notice] = []
-            for notice in events.isEmpty ? [] : grouper.group(events, in: e.state) {
-                e.decided[notice.type, default: 0] += 1
-                if subscribed.contains(notice.type) { notices.append(notice) }
-            }
+            let notices = rules.notices(from: events, in: e.state, counting: &e.decided)
             e.notices += notices
             _ = try checkpoint(force: true, now: now)
             return notices

@@ -27,15 +27,9 @@ extension Store {
                 refused.removeAll { $0.line > batch.records[decided - 1].endLine }
                 applied = min(applied, decided)
             }
-            if !events.isEmpty {
-                // Messages no endpoint takes are counted (for the metrics), not kept: a reload
-                // applies to the messages decided after it.
-                let subscribed = Set(subscriptions.flatMap(\.events))
-                for notice in grouper.group(events, in: e.state) {
-                    e.decided[notice.type, default: 0] += 1
-                    if subscribed.contains(notice.type) { e.notices.append(notice) }
-                }
-            }
+            // Messages no endpoint takes are counted (for the metrics), not kept: a reload
+            // applies to the messages decided after it.
+            e.notices += rules.notices(from: events, in: e.state, counting: &e.decided)
             var all = batch.rejects
             if !refused.isEmpty {
                 all += refused
@@ -210,7 +204,7 @@ extension Store {
     /// Only messages an endpoint subscribes to are filled in: the others are counted,
     /// never rendered.
     func withCustomers(_ notices: [Notice], _ db: Database) throws -> [Notice] {
-        let subscribed = Set(rules.subscriptions.flatMap(\.events))
+        let subscribed = rules.subscribedTypes
         func needsCustomer(_ n: Notice) -> Bool {
             guard case .customer(let c) = n.content else { return false }
             return c.customer == nil && subscribed.contains(n.type)

@@ -31,7 +31,7 @@ extension Store {
             """)
         let insertBody = try db.cachedStatement(sql: "INSERT INTO outbox_body (id, body) VALUES (?, ?)")
         for notice in notices {
-            let targets = rules.subscriptions.filter { $0.events.contains(notice.type) }
+            let targets = rules.endpoints(for: notice.type)
             guard !targets.isEmpty else { continue }
             let renderStart = ContinuousClock.now
             let body = Payload.body(notice, message: render(notice, with: rules))

@@ -15,23 +15,24 @@ extension Store {
         var ws = try readState()  // a copy of its own: the daemon's engine is not touched
         var notices: [Notice] = []
         var refused: [Reject] = []
+        var decided: [String: Int] = [:]
         for file in files {
             for batch in file {
                 var events: [Event] = []
                 refused += Self.decide(batch, with: rules.decider, on: &ws, events: &events).refused
-                notices += rules.grouper.group(events, in: ws)
+                notices += rules.notices(from: events, in: ws, counting: &decided)
             }
             guard let at = tickAt else { continue }
             // Deadlines that have passed by then: overdue estimates, long waits.
             var events: [Event] = []
             rules.decider.tick(now: at, to: &ws, events: &events)
-            notices += rules.grouper.group(events, in: ws)
+            notices += rules.notices(from: events, in: ws, counting: &decided)
         }
         // Customers not in memory are read from the state file, which replay never changes.
         notices = try writer.read { db in try withCustomers(notices, db) }
         var out: [(String, String, [UInt8])] = []
         var seen = Set<String>()
-        for notice in notices where rules.subscriptions.contains(where: { $0.events.contains(notice.type) }) {
+        for notice in notices {
             let id = Self.webhookID(notice)
             guard seen.insert(id).inserted else { continue }
             out.append((notice.type, id, Payload.body(notice, message: render(notice, with: rules))))

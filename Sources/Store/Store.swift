@@ -28,6 +28,25 @@ public final class Store: IngestSink, @unchecked Sendable {
             self.renderer = renderer
             self.subscriptions = subscriptions
         }
+
+        /// The message types some endpoint takes.
+        var subscribedTypes: Set<String> { Set(subscriptions.flatMap(\.events)) }
+
+        /// The endpoints that take messages of `type`, in configuration order.
+        func endpoints(for type: String) -> [Subscription] { subscriptions.filter { $0.events.contains(type) } }
+
+        /// The one path from decided events to messages: grouped into notices, each
+        /// counted by type in `decided` (for the metrics), those an endpoint takes returned.
+        func notices(from events: [Event], in ws: WorkingSet, counting decided: inout [String: Int]) -> [Notice] {
+            guard !events.isEmpty else { return [] }
+            let subscribed = subscribedTypes
+            var out: [Notice] = []
+            for notice in grouper.group(events, in: ws) {
+                decided[notice.type, default: 0] += 1
+                if subscribed.contains(notice.type) { out.append(notice) }
+            }
+            return out
+        }
     }
 
     /// The decision state in memory (loaded on first use) and when it is written.
