@@ -36,7 +36,9 @@ import Testing
     }
 
     @Test func ignoresUnknownFields() throws {
-        _ = try decode([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(4)), ("colour", .string("red"))])
+        let r = try decode([("type", .string("stock")), ("sku", .string("S")), ("on_hand", .integer(4)), ("colour", .string("red"))])
+        #expect(r == .stock(StockChange(key: PositionKey(sku: "S", location: "default"), kind: .onHand(4))),
+                "the record is read as if the unknown field were not there")
     }
 
     @Test func acceptsAtOnEveryRecord() throws {
