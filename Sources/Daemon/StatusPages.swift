@@ -3,7 +3,7 @@ import Foundation
 import Store
 
 /// The status page's HTML, as pure functions of what the state and the daemon's
-/// counters say: no I/O here (`HTTPService` reads, these render).
+/// counters say: no I/O here (`StatusHandler` reads, these render).
 enum StatusPages {
     /// `/`: health at a glance.
     static func overview(_ o: Overview, deliveries: [String: DeliveryWindow.Summary], rejects: [RecentReject],

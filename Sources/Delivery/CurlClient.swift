@@ -50,8 +50,8 @@ public struct HTTPResult: Sendable, Equatable {
 ///
 /// Requests are handed over through a lock-protected queue and `curl_multi_wakeup`;
 /// the thread runs `curl_multi_poll`, starts a waiting request as soon as its
-/// `TransferLimit`s have room, and calls each request's completion (or resumes its
-/// continuation, for `post`) when its transfer ends. Easy handles are reused, so
+/// `TransferLimit`s have room, and calls each request's completion when its transfer
+/// ends. Easy handles are reused, so
 /// connections stay alive between requests. No callback ever runs on the cooperative
 /// thread pool.
 public final class CurlClient: @unchecked Sendable {

@@ -7,8 +7,9 @@ import Logging
 /// Follows the change files of one directory and hands their lines to an `IngestSink`.
 ///
 /// Runs on a thread of its own (`run` blocks): inotify wakes it the moment a producer
-/// writes, the store's transaction is synchronous, and nothing here ever blocks the
-/// cooperative thread pool. `stop()` may be called from any thread.
+/// writes, the sink decides each batch synchronously (and may write a checkpoint), and
+/// nothing here ever blocks the cooperative thread pool. `stop()` may be called from
+/// any thread.
 public final class Inbox: @unchecked Sendable {
     private struct Tracked {
         var cursor: FileCursor
