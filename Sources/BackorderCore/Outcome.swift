@@ -14,25 +14,33 @@ public enum Outcome: Equatable, Sendable {
         }
     }
 
-    /// Turns an attempt's result — libcurl's code (0 when a response came), the HTTP
-    /// status and the `Retry-After` seconds — into an outcome. Reasons are short stable
-    /// labels. A `Retry-After` of any size saturates, it never traps.
-    public static func classify(status: Int, curlCode: Int, retryAfterSeconds: Int?) -> Outcome {
+    /// Why a request got no response: what the transport (libcurl, for the daemon) said,
+    /// in the core's terms. Each is retried but `badURL`.
+    public enum TransportFailure: Sendable, Equatable {
+        case timeout, dns, connect, tls
+        /// The other end answered bytes that are not HTTP.
+        case `protocol`
+        case badURL
+        /// Any other network failure.
+        case network
+    }
+
+    /// Turns an attempt's result — the transport's failure (nil when a response came),
+    /// the HTTP status and the `Retry-After` seconds — into an outcome. Reasons are short
+    /// stable labels. A `Retry-After` of any size saturates, it never traps.
+    public static func classify(status: Int, failure: TransportFailure?, retryAfterSeconds: Int?) -> Outcome {
         // A 2xx status line received is delivered, whatever happened to the body after it
         // (cut, timed out): the receiver took the message, and a retry would send a copy.
         if (200..<300).contains(status) { return .delivered(status: status) }
-        if curlCode != 0 {
-            switch curlCode {
-            case 28: return .retry(reason: "timeout", after: nil)
-            case 6: return .retry(reason: "dns", after: nil)
-            case 7: return .retry(reason: "connect", after: nil)
-            case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91: return .retry(reason: "tls", after: nil)
-            // 1 is also what libcurl says when a receiver answers bytes that are not
-            // HTTP (an HTTP/0.9 reply): a fault of the other end, worth retrying. The
-            // configuration only accepts http(s) URLs, so no scheme is really unsupported.
-            case 1: return .retry(reason: "protocol", after: nil)
-            case 3: return .permanent(reason: "bad_url")
-            default: return .retry(reason: "network", after: nil)
+        if let failure {
+            switch failure {
+            case .timeout: return .retry(reason: "timeout", after: nil)
+            case .dns: return .retry(reason: "dns", after: nil)
+            case .connect: return .retry(reason: "connect", after: nil)
+            case .tls: return .retry(reason: "tls", after: nil)
+            case .protocol: return .retry(reason: "protocol", after: nil)
+            case .badURL: return .permanent(reason: "bad_url")
+            case .network: return .retry(reason: "network", after: nil)
             }
         }
         let after = retryAfterSeconds.map { Span.seconds(Int64($0)) }
