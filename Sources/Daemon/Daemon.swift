@@ -229,11 +229,3 @@ public struct DaemonError: Error, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
-extension Instant {
-    /// The wall clock, read only at the edges (never inside the decision core).
-    public static func now() -> Instant {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-    }
-}

@@ -58,12 +58,8 @@ public final class Store: IngestSink, @unchecked Sendable {
     /// The time, for writes that are not given one (a flush when the inbox goes idle).
     let clock: @Sendable () -> Instant
 
-    /// The system's wall clock, in milliseconds.
-    public static let wallClock: @Sendable () -> Instant = {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-    }
+    /// The system's wall clock, in milliseconds (`Instant.now`).
+    public static let wallClock: @Sendable () -> Instant = { Instant.now() }
     /// Called with the messages each checkpoint wrote, once they are visible to the
     /// dispatcher, and how many messages of each type were decided since the last one —
     /// those no endpoint takes included (set once, before ingest starts).
