@@ -33,9 +33,14 @@ extension Store {
         try engineLock.withLock { try loadedEngine().state.nextDeadline() }
     }
 
-    static func readRestock(_ s: RawStatement, position: PositionKey, po: String) -> Restock {
-        Restock(key: RestockKey(po: po, position: position), quantity: s.int(1), expectedAt: Moment(raw: s.int(2)),
-                status: RestockChange.Status(rawValue: s.text(3)) ?? .open, updatedAt: Instant(milliseconds: s.int(4)))
+    /// The `restock` table's columns in the order `readRestock` reads them: the one
+    /// mapping of a purchase order line from a row.
+    static let restockColumns = "po, sku, location, quantity, expected_at, status, updated_at"
+
+    static func readRestock(_ s: RawStatement) -> Restock {
+        Restock(key: RestockKey(po: s.text(0), position: PositionKey(sku: s.text(1), location: s.text(2))), quantity: s.int(3),
+                expectedAt: Moment(raw: s.int(4)), status: RestockChange.Status(rawValue: s.text(5)) ?? .open,
+                updatedAt: Instant(milliseconds: s.int(6)))
     }
 
     // MARK: - Saving

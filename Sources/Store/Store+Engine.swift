@@ -290,8 +290,8 @@ extension Store {
                 if line.status == .waiting { line.deadline = decider.deadline(of: line) }
                 state.load(line)
             }
-            let r = RawStatement(try db.cachedStatement(sql: "SELECT po, quantity, expected_at, status, updated_at, sku, location FROM restock WHERE status = 'open'"))
-            while try r.step() { state.load(Self.readRestock(r, position: PositionKey(sku: r.text(5), location: r.text(6)), po: r.text(0))) }
+            let r = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.restockColumns) FROM restock WHERE status = 'open'"))
+            while try r.step() { state.load(Self.readRestock(r)) }
         }
         return state
     }

@@ -38,11 +38,11 @@ extension Store {
     /// Every purchase order line.
     public func allRestocks() throws -> [Restock] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location").map {
-                Restock(key: RestockKey(po: $0[0], position: PositionKey(sku: $0[1], location: $0[2])), quantity: $0[3],
-                        expectedAt: Moment(raw: $0[4]), status: RestockChange.Status(rawValue: $0[5]) ?? .open,
-                        updatedAt: Instant(milliseconds: $0[6]))
-            }
+            let s = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.restockColumns) FROM restock ORDER BY po, sku, location"))
+            var out: [Restock] = []
+            while try s.step() { out.append(Self.readRestock(s)) }
+            s.reset()
+            return out
         }
     }
 
