@@ -151,7 +151,8 @@ public struct DispatchMachine: Sendable {
 
     /// The queue handed back what was claimed. A probe that found nothing to send is
     /// given back to its breaker; customer messages inside their quiet hours are held;
-    /// the rest go to the client.
+    /// the rest go to the client. Call it every turn, even with an empty plan or after a
+    /// failed exchange (with nothing claimed): it sets what `next` reads.
     public mutating func claimed(_ claimed: [String: [OutboxMessage]], for plan: [DispatchPlan.Claim], quiet: (String) -> QuietHours?,
                                  now: Instant, offset: (String?) -> Int) -> [Action] {
         var out: [Action] = []

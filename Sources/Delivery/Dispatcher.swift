@@ -159,7 +159,14 @@ public final class Dispatcher: Service, @unchecked Sendable {
                     logger.info("quiet_hours", metadata: ["webhook_id": "\(m.webhookID)", "endpoint": "\(endpoint)",
                                                           "type": "\(m.type)", "order": "\(m.orderKey)", "until": "\(until)"])
                 case .hand(let messages, let endpoint):
-                    guard let target = targets.first(where: { $0.name == endpoint }), let limit = limits[endpoint] else { continue }
+                    guard let target = targets.first(where: { $0.name == endpoint }) else {
+                        // Never: claims come from this turn's targets. Should it happen, the
+                        // machine counted them as handed: they come back unsent next turn.
+                        for m in messages { _ = finished.add(Finished(message: m, endpoint: endpoint, result: .notSent("no such endpoint"))) }
+                        continue
+                    }
+                    let limit = limits[endpoint] ?? TransferLimit(max: target.maxInFlight)
+                    limits[endpoint] = limit
                     hand(messages, to: target, limit: limit, settings: settings)
                 }
             }

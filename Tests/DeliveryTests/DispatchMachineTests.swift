@@ -84,6 +84,7 @@ import Testing
     @Test func theLastAttemptOfARetryableFailureIsADeadLetter() {
         var h = Harness()
         _ = h.begin()
+        _ = h.claim(["email": [Self.message(1, attempts: 2)]], at: Self.t0)
         let last = DispatchMachine.Ended(message: Self.message(1, attempts: 2), endpoint: "email",
                                          outcome: .retry(reason: "timeout", after: nil), error: "timeout: …")
         let a = h.end([last], at: Self.t0)
@@ -93,11 +94,13 @@ import Testing
     @Test func retryAfterSetsTheNextAttempt() {
         var h = Harness()
         _ = h.begin()
+        _ = h.claim(["email": [Self.message(1)]], at: Self.t0)
         let throttled = DispatchMachine.Ended(message: Self.message(1), endpoint: "email", outcome: .retry(reason: "throttled", after: .seconds(120)),
                                               error: "throttled: HTTP 429", status: 429)
         _ = h.end([throttled], at: Self.t0)
         #expect(h.m.updates == [.retry(rowID: 1, next: Self.t0 + .seconds(120), error: "throttled: HTTP 429")])
-        #expect(h.m.breakers.isEmpty || h.m.breakers["email"]?.failures == 0, "throttling is not a failure")
+        #expect(h.m.breakers["email"]?.failures == 0, "throttling is not a failure")
+        #expect(h.m.total == 0)
     }
 
     @Test func aBreakerOpensWithdrawsProbesAndCloses() {
