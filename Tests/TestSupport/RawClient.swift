@@ -11,6 +11,23 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T
     }
 }
 
+/// Raises this process's soft limit on open files toward its hard limit (at most
+/// `wanted`) and returns the soft limit now in force. A normal user's default soft
+/// limit is 1,024: a test that opens a flood of sockets would otherwise take the
+/// descriptors every other test running beside it needs.
+@discardableResult
+public func raiseOpenFileLimit(to wanted: Int = 65_536) -> Int {
+    var rl = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl) == 0 else { return 1024 }
+    let target = min(rlim_t(wanted), rl.rlim_max)
+    if rl.rlim_cur < target {
+        rl.rlim_cur = target
+        _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
+        _ = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &rl)
+    }
+    return Int(rl.rlim_cur)
+}
+
 /// A raw TCP client on 127.0.0.1 for what no HTTP library sends: an oversized head, a
 /// head sent halfway and left, HEAD and GET pipelined on one connection.
 public struct RawClient: Sendable {
