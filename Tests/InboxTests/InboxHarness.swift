@@ -31,7 +31,7 @@ final class InboxHarness: @unchecked Sendable {
     func start() async throws {
         store = try Store(directory: stateDir, logger: CapturingLogHandler.logger(logs))
         if let decideBudget { store.decideBudget = decideBudget }
-        inbox = try Inbox(settings: settings, sink: store, decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
+        inbox = try Inbox(settings: settings, sink: DaemonPath(store: store), decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
                           now: { Instant(milliseconds: 1_800_000_000_000) })
         let ready = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
@@ -75,4 +75,15 @@ final class InboxHarness: @unchecked Sendable {
 
     static func stock(_ sku: String, _ onHand: Int) -> String { #"{"type":"stock","sku":"\#(sku)","on_hand":\#(onHand)}"# + "\n" }
     static func delta(_ sku: String, _ d: Int) -> String { #"{"type":"stock","sku":"\#(sku)","delta":\#(d)}"# + "\n" }
+}
+
+/// The sink the daemon uses, without its metrics: batches decided in memory and
+/// checkpointed by the store's policy and when the inbox goes idle (`Store.apply`, by
+/// contrast, writes a checkpoint per batch).
+struct DaemonPath: IngestSink {
+    let store: Store
+    func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
+    func forget(_ ids: [FileID]) throws { try store.forget(ids) }
+    func apply(_ batch: IngestBatch) throws -> IngestResult { try store.ingest(batch) }
+    func idle() throws { try store.flush() }
 }
