@@ -18,7 +18,7 @@ public final class ChangeFileReader {
     public enum Format: Sendable { case jsonLines, csv }
 
     /// What a read produced, and whether more is waiting.
-    public struct Outcome {
+    public struct Reading {
         public var batch: IngestBatch
         /// The batch stopped at `maxLines`; read again at once.
         public var more: Bool
@@ -48,7 +48,7 @@ public final class ChangeFileReader {
     /// Reads up to `maxLines` lines of `fd` from `cursor`. With `flushPartial`, an
     /// unterminated final line is taken as a line (the file has settled).
     public func read(fd: Int32, cursor start: FileCursor, csvHeader: inout [String]?, maxLines: Int,
-                     flushPartial: Bool, now: Instant) throws(InboxError) -> Outcome {
+                     flushPartial: Bool, now: Instant) throws(InboxError) -> Reading {
         var cursor = start
         let format = Self.format(of: cursor.name)
         var batch = IngestBatch(cursor: cursor, readAt: now)
@@ -141,7 +141,7 @@ public final class ChangeFileReader {
             break
         }
         batch.cursor = try fingerprinted(cursor, from: start, fd: fd)
-        return Outcome(batch: batch, more: more, partial: partial)
+        return Reading(batch: batch, more: more, partial: partial)
     }
 
     /// Computes the head fingerprint of an open file, as stored in `cursor`.

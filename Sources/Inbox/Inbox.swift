@@ -75,11 +75,11 @@ public final class Inbox: @unchecked Sendable {
             throw InboxError.setup("cannot read the stored file offsets: \(error)")
         }
         try scanAll()
-        settle()
+        goIdle()
         caughtUp()
         while !shouldStop {
             onLoop()
-            settle()
+            goIdle()
             waitForWork(watcher: watcher)
             if shouldStop { break }
             var rescan = false
@@ -107,12 +107,12 @@ public final class Inbox: @unchecked Sendable {
                 processDirty()
             }
         }
-        settle()  // stopping: what was decided is written before the daemon exits
+        goIdle()  // stopping: what was decided is written before the daemon exits
     }
 
     /// Tells the sink there is nothing more to read for now, so what it decided becomes
     /// durable and visible; a store error is logged and tried again next time round.
-    private func settle() {
+    private func goIdle() {
         do {
             try sink.idle()
         } catch {
@@ -255,7 +255,7 @@ public final class Inbox: @unchecked Sendable {
         defer { files[id] = t }
         while !shouldStop {
             let settled = clock - t.lastGrowth >= settings.settle.duration
-            let outcome: ChangeFileReader.Outcome
+            let outcome: ChangeFileReader.Reading
             do {
                 outcome = try reader.read(fd: fd, cursor: t.cursor, csvHeader: &t.csvHeader, maxLines: settings.batchLines,
                                           flushPartial: settled, now: now())

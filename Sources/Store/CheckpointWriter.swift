@@ -8,7 +8,7 @@ import Dispatch
 /// The seam for another checkpoint store: it only runs the `write` it is given.
 final class CheckpointWriter: @unchecked Sendable {
     /// How the write in flight ended.
-    enum Outcome {
+    enum Ending {
         /// Written: the rows (for `WorkingSet.committed`), and the messages if asked to keep them.
         case written(RowChanges, [Notice])
         /// Not written: all of it, to go again with the next one.
@@ -17,7 +17,7 @@ final class CheckpointWriter: @unchecked Sendable {
 
     private let queue = DispatchQueue(label: "backorderd.checkpoint")
     /// Touched only on `queue`.
-    private var outcome: Outcome?
+    private var ending: Ending?
 
     /// Starts writing `checkpoint`. `keepNotices`: `join` hands back the messages
     /// written (otherwise they are let go as soon as the write is done).
@@ -25,18 +25,18 @@ final class CheckpointWriter: @unchecked Sendable {
         queue.async {
             do {
                 let notices = try write(checkpoint)
-                self.outcome = .written(checkpoint.rows.rowsOnly, keepNotices ? notices : [])
+                self.ending = .written(checkpoint.rows.rowsOnly, keepNotices ? notices : [])
             } catch {
-                self.outcome = .failed(checkpoint, error)
+                self.ending = .failed(checkpoint, error)
             }
         }
     }
 
     /// Waits for the write in flight, if any, and hands over how it ended.
-    func join() -> Outcome? {
+    func join() -> Ending? {
         queue.sync {
-            defer { outcome = nil }
-            return outcome
+            defer { ending = nil }
+            return ending
         }
     }
 }

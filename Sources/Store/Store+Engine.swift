@@ -141,7 +141,7 @@ extension Store {
     /// Waits for the checkpoint in flight. Written: memory lets go of what it made
     /// durable. Failed: logged, and kept for the next checkpoint.
     @discardableResult
-    func finishWrite(_ e: Engine) -> CheckpointWriter.Outcome? {
+    func finishWrite(_ e: Engine) -> CheckpointWriter.Ending? {
         let outcome = checkpointWriter.join()
         switch outcome {
         case .written(let rows, _)?:
