@@ -38,7 +38,10 @@ import Testing
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
         try await eventually(timeout: .seconds(20), "delivered after the retries") { Files.read(log).contains("event=delivered") }
         #expect(second.isRunning)
-        #expect(receiver.received.count == 3)
+        // Three attempts, or four when the first daemon sent its third before the kill
+        // landed but could not record it (sent again, at least once, with the same id).
+        let sent = receiver.received
+        #expect((3...4).contains(sent.count) && Set(sent.map(\.id)).count == 1, "\(sent.map(\.id))")
         kill(second.processIdentifier, SIGTERM)
         await second.exited()
         #expect(second.terminationStatus == 0)
