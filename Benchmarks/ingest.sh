@@ -3,15 +3,15 @@
 # same run a Python peer (Benchmarks/python_peer.py: state in dicts, dirty rows and the
 # offset to SQLite every 10,000 records) on the same file; then a restart of the daemon
 # on the state it made, timed to READY.
-# usage: Benchmarks/ingest.sh [COUNT]   (default 1,000,000)
+# usage: [BIN=path] Benchmarks/ingest.sh [COUNT]   (default 1,000,000)
 # Prints records/s of both and their ratio, the daemon's peak RssAnon (sampled every
 # millisecond from /proc by Benchmarks/peak_anon.py) and VmHWM, and the time from a
 # restart to `event=ready`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
-swift build -c release --product backorderd >/dev/null
-bin=.build/release/backorderd
+[ -n "${BIN:-}" ] || swift build -c release --product backorderd >/dev/null
+bin=${BIN:-.build/release/backorderd}  # BIN=path compares another build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/inbox"
