@@ -18,8 +18,9 @@ struct StatusHandler: PageHandler {
     let version: String
     let now: @Sendable () -> Instant
     /// Endpoints no longer configured with messages waiting, as the last review found them.
-    var stranded: @Sendable () -> [String: Int] = { [:] }
-    var removedGrace: Span = .hours(24)
+    let stranded: @Sendable () -> [String: Int]
+    /// `delivery.removed_endpoint_grace`, for the note the page shows beside such an endpoint.
+    let removedGrace: Span
     /// The overview's figures, read at most once a second however often the page is
     /// reloaded: counting a queue of 200,000 messages takes a few tens of milliseconds
     /// that would otherwise come out of delivery's CPU.

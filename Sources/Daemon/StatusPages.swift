@@ -8,7 +8,7 @@ enum StatusPages {
     /// `/`: health at a glance.
     static func overview(_ o: Overview, deliveries: [String: DeliveryWindow.Summary], rejects: [RecentReject],
                          fileSizes: [String: Int64], now: Instant,
-                         removed: (names: Set<String>, grace: Span, configOption: String) = ([], .hours(24), ""),
+                         removed: (names: Set<String>, grace: Span, configOption: String),
                          version: String) -> String {
         var h = HTMLText()
         h.heading(1, "Overview")
