@@ -1,5 +1,6 @@
 import ArgumentParser
 import Daemon
+import Delivery
 import Foundation
 
 /// `backorderd receive`: a small webhook receiver that checks signatures and prints messages.
@@ -17,8 +18,8 @@ struct ReceiveCommand: AsyncParsableCommand {
         guard let colon = listen.lastIndex(of: ":"), UInt16(listen[listen.index(after: colon)...]) != nil else {
             throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8099")
         }
-        guard secret.hasPrefix("whsec_"), Data(base64Encoded: String(secret.dropFirst(6))) != nil else {
-            throw ValidationError("--secret must be a whsec_… secret (the same as the endpoint's)")
+        guard WebhookSigner.key(of: secret) != nil else {
+            throw ValidationError("--secret must be a whsec_… secret of at least 128 bits (the same as the endpoint's)")
         }
     }
 
