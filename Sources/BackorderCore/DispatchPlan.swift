@@ -57,7 +57,9 @@ public enum DispatchPlan {
     /// What to claim this turn. `handed` counts what each endpoint has with the client
     /// (waiting or under way), `total` all of them. While a breaker is closed an endpoint
     /// keeps up to twice its `maxInFlight` handed over (one round under way, one
-    /// waiting), and all endpoints together twice the concurrency; an open breaker
+    /// waiting), and none more than twice the concurrency less what all have with the
+    /// client as the turn begins (in one turn two endpoints may each take that much: the
+    /// client's global limit still caps what is under way); an open breaker
     /// claims nothing until its cool-down ends, then one probe. `breakers` gains one for
     /// an endpoint that has none, and moves from open to half-open when a probe is due.
     public static func claims(endpoints: [Endpoint], handed: [String: Int], total: Int, limits: Limits,
