@@ -50,13 +50,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Decides: the state in memory, the rules, checkpoints through the backend seam.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "BackorderCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Stores: the backend seam on SQLite. Decides nothing.
         .target(
             name: "Store",
             dependencies: [
                 "BackorderCore", "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -75,7 +85,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "BackorderCore", "Inbox", "Store", "Delivery", "CCurl", "CJournal",
+                "BackorderCore", "Inbox", "Engine", "Store", "Delivery", "CCurl", "CJournal",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -95,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "backorderd",
             dependencies: [
-                "Daemon", "Store", "Inbox", "Delivery", "BackorderCore",
+                "Daemon", "Engine", "Store", "Inbox", "Delivery", "BackorderCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -103,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["BackorderCore", "Delivery", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["BackorderCore", "Delivery", "Engine", "Store", .product(name: "Logging", package: "swift-log"),
                            .product(name: "FlyingFox", package: "FlyingFox")],
             path: "Tests/TestSupport",
             swiftSettings: strict
@@ -115,24 +125,24 @@ let package = Package(
         ),
         .testTarget(
             name: "InboxTests",
-            dependencies: ["Inbox", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Inbox", "Engine", "Store", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Engine", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "Store", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            dependencies: ["Delivery", "Engine", "Store", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Store", "Delivery", "BackorderCore", "TestSupport", "CJournal",
+            dependencies: ["Daemon", "Engine", "Store", "Delivery", "BackorderCore", "TestSupport", "CJournal",
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),

@@ -1,6 +1,6 @@
 /// Every kind of message the daemon sends, named as receivers see it in `type` and as
 /// endpoints subscribe to it. The one place these names are spelled.
-public enum EventType: String, CaseIterable, Sendable {
+public enum EventType: String, CaseIterable, Sendable, CustomStringConvertible {
     case ready = "backorder.ready"
     case partiallyReady = "backorder.partially_ready"
     case delayed = "backorder.delayed"
@@ -9,6 +9,9 @@ public enum EventType: String, CaseIterable, Sendable {
     case stockLow = "stock.low"
     case stockOut = "stock.out"
     case stockOversold = "stock.oversold"
+
+    /// The name, as receivers see it (so that logs and text show it, never the case).
+    public var description: String { rawValue }
 
     /// Every name, in the order above.
     public static let all: [String] = allCases.map(\.rawValue)

@@ -45,7 +45,7 @@ public struct Grouper: Sendable {
                 guard lines.first != nil, let owner else { return }
                 let url = cancel ? cancelLink.map { Self.render($0, order: order) } : nil
                 let notice = Notice(
-                    type: event.rawValue, orderKey: order, at: n.at, idSeed: "\(event.rawValue)|\(order)|\(seed)",
+                    type: event, orderKey: order, at: n.at, idSeed: "\(event.rawValue)|\(order)|\(seed)",
                     content: .customer(CustomerNotice(order: order, customer: owner.customer, lines: lines, remaining: remaining,
                                                       cancelURL: url)),
                     lineKeys: lines.map(\.line))
@@ -88,7 +88,7 @@ public struct Grouper: Sendable {
         }
         for (i, a) in staff {
             let key = "stock:\(a.key.sku)@\(a.key.location)"
-            out.append((i, 0, Notice(type: a.kind.eventType.rawValue, orderKey: key, at: a.at,
+            out.append((i, 0, Notice(type: a.kind.eventType, orderKey: key, at: a.at,
                                      idSeed: "\(a.kind.rawValue)|\(a.key.sku)|\(a.key.location)|\(a.sequence)",
                                      content: .staff(a), lineKeys: [])))
         }

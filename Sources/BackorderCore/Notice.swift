@@ -4,7 +4,7 @@
 /// names the event (type, order, lines, dates), so the same input always gives the
 /// same webhook id.
 public struct Notice: Equatable, Sendable {
-    public var type: String
+    public var type: EventType
     /// What orders the delivery of messages: the order id, or `stock:SKU@LOCATION`.
     public var orderKey: String
     public var at: Instant
@@ -13,7 +13,7 @@ public struct Notice: Equatable, Sendable {
     /// The lines this message speaks for, to tell which older pending messages it replaces.
     public var lineKeys: [String]
 
-    public init(type: String, orderKey: String, at: Instant, idSeed: String, content: Content, lineKeys: [String]) {
+    public init(type: EventType, orderKey: String, at: Instant, idSeed: String, content: Content, lineKeys: [String]) {
         self.type = type
         self.orderKey = orderKey
         self.at = at

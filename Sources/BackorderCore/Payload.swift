@@ -23,7 +23,7 @@ public enum Payload {
     public static func body(_ notice: Notice, message: RenderedMessage) -> [UInt8] {
         var w = JSONWriter()
         w.open()
-        w.key("type"); w.string(notice.type)
+        w.key("type"); w.string(notice.type.rawValue)
         w.key("timestamp"); w.string(RFC3339.format(Instant(milliseconds: notice.at.milliseconds / 1000 * 1000)))
         w.key("data")
         w.open()

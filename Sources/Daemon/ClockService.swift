@@ -2,7 +2,7 @@ import BackorderCore
 import Delivery
 import Logging
 import ServiceLifecycle
-import Store
+import Engine
 
 /// Runs the time-driven decisions (overdue estimates, long waits) when the next
 /// deadline arrives, with no input needed.
@@ -11,7 +11,7 @@ import Store
 /// overdue at start-up when a record later in the backlog readies it, and catching up
 /// does not share the writer with clock passes.
 public final class ClockService: Service, @unchecked Sendable {
-    private let store: Store
+    private let engine: Engine
     private let wake: WakeSignal
     private let logger: Logger
     private let now: @Sendable () -> Instant
@@ -20,9 +20,9 @@ public final class ClockService: Service, @unchecked Sendable {
     /// The longest it sleeps without looking (a safety net for a changed wall clock).
     public static let longestSleep: Duration = .seconds(60)
 
-    public init(store: Store, wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
+    public init(engine: Engine, wake: WakeSignal, logger: Logger, now: @escaping @Sendable () -> Instant,
                 onNotices: @escaping @Sendable ([Notice]) -> Void = { _ in }, startAfter: Gate? = nil) {
-        self.store = store
+        self.engine = engine
         self.startAfter = startAfter
         self.wake = wake
         self.logger = logger
@@ -43,9 +43,9 @@ public final class ClockService: Service, @unchecked Sendable {
                 var wait = Self.longestSleep
                 do {
                     let t = now()
-                    if let next = try store.nextDeadline() {
+                    if let next = try engine.nextDeadline() {
                         if next <= t {
-                            let notices = try store.tick(now: t)
+                            let notices = try engine.tick(now: t)
                             if !notices.isEmpty {
                                 logger.info("clock_pass", metadata: ["messages": "\(notices.count)"])
                                 onNotices(notices)

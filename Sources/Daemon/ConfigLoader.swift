@@ -1,4 +1,5 @@
 import BackorderCore
+import Engine
 import Delivery
 import Foundation
 import Inbox

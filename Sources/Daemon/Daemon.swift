@@ -2,6 +2,7 @@ import BackorderCore
 import Delivery
 import Foundation
 import Inbox
+import Engine
 import Logging
 import ServiceLifecycle
 import Store
@@ -23,10 +24,11 @@ public enum Daemon {
         let lock = try StateLock(directory: config.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
         let store = try openStore(config, logger: logger)
+        let engine = Engine(store: store, rules: try rules(config), checkpoints: config.checkpoints, logger: logger)
         let loading = ContinuousClock.now
         let loaded: (positions: Int, lines: Int, restocks: Int)
         do {
-            loaded = try store.loadState()
+            loaded = try engine.loadState()
         } catch {
             throw store.refusalIfCorrupt(error)
         }
@@ -38,12 +40,12 @@ public enum Daemon {
         let metrics = DaemonMetrics()
         // Each checkpoint makes messages visible: wake the dispatcher, and the clock (its
         // next deadline may have moved).
-        store.onCheckpoint = { _, decided in
+        engine.onCheckpoint = { _, decided in
             metrics.decided(decided)
             wake.signal()
             dispatchWake.signal()
         }
-        let inbox = try Inbox(settings: config.inbox, sink: MeteredSink(store: store, metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
+        let inbox = try Inbox(settings: config.inbox, sink: MeteredSink(engine: engine, metrics: metrics), decoder: ZoneRules.decoder(timezone: config.policy.timezone),
                               logger: logger, now: { Instant.now() })
         let client = CurlClient(userAgent: "backorderd/\(version)", connectTimeout: min(.seconds(5), config.delivery.timeout.duration))
         defer { client.shutdown() }
@@ -82,18 +84,18 @@ public enum Daemon {
                                    interval: SystemdNotifier.watchdogInterval(), logger: logger, status: status)
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
                                            "state": "\(config.stateDirectory)", "config": "\(config.path)"])
-        let removed = RemovedEndpointService(store: store, grace: config.delivery.removedEndpointGrace, logger: logger,
+        let removed = RemovedEndpointService(store: store, configured: { Set(engine.rules.subscriptions.map(\.endpoint)) }, grace: config.delivery.removedEndpointGrace, logger: logger,
                                              now: { Instant.now() })
         let group = ServiceGroup(configuration: .init(
             // Shut down in reverse: ingest stops first, the dispatcher last, after its requests finish.
             services: [.init(service: dispatcher),
-                       .init(service: ClockService(store: store, wake: wake, logger: logger, now: { Instant.now() },
+                       .init(service: ClockService(engine: engine, wake: wake, logger: logger, now: { Instant.now() },
                                                    onNotices: { _ in },  // counted and signalled by the checkpoint
                                                    startAfter: caughtUp)),
                        .init(service: ingest),
                        .init(service: notify),
                        .init(service: ReloadService(path: config.path, notifier: notifier, logger: logger) { new in
-                           let restart = try reload(new, running: config, store: store, dispatcher: dispatcher)
+                           let restart = try reload(new, running: config, engine: engine, dispatcher: dispatcher)
                            removed.pass()  // an endpoint renamed or removed: said now, not within the minute
                            return restart
                        })]
@@ -131,28 +133,27 @@ public enum Daemon {
         return services
     }
 
-    /// Opens the state with the decision policy, templates and subscriptions of `config`.
+    /// Opens the state in `config`'s state directory (dates placed in `policy.timezone`).
     public static func openStore(_ config: Config, logger: Logger) throws -> Store {
-        let r = try rules(config)
-        return try Store(directory: config.stateDirectory, decider: r.decider, grouper: r.grouper, renderer: r.renderer,
-                         subscriptions: r.subscriptions, checkpoints: config.checkpoints, logger: logger)
+        try Store(directory: config.stateDirectory, calendar: config.policy.decision.calendar, logger: logger)
     }
 
-    static func rules(_ config: Config) throws -> Store.Rules {
-        Store.Rules(decider: Decider(policy: config.policy.decision),
+    /// The decision policy, templates and subscriptions of `config`.
+    public static func rules(_ config: Config) throws -> Engine.Rules {
+        Engine.Rules(decider: Decider(policy: config.policy.decision),
                     grouper: Grouper(cancelLink: config.cancelLink),
                     renderer: try TemplateRenderer(directory: config.templatesDirectory, defaultTimeZone: config.policy.timezone),
                     subscriptions: config.endpoints.map { Subscription(endpoint: $0.name, events: Set($0.events)) })
     }
 
-    /// Applies a reloaded configuration to the running store and dispatcher; returns
+    /// Applies a reloaded configuration to the running engine and dispatcher; returns
     /// the keys that changed but need a restart.
-    static func reload(_ new: Config, running old: Config, store: Store, dispatcher: Dispatcher) throws -> [String] {
+    static func reload(_ new: Config, running old: Config, engine: Engine, dispatcher: Dispatcher) throws -> [String] {
         // policy.timezone orders the waiting lines in memory and reads the inbox's dates:
         // it changes at the next start, with the state loaded under it.
         var effective = new
         effective.policy.timezone = old.policy.timezone
-        store.update(rules: try rules(effective))
+        engine.update(rules: try rules(effective))
         dispatcher.update(targets: try targets(effective), settings: dispatchSettings(effective))
         var restart: [String] = []
         if new.policy.timezone != old.policy.timezone { restart.append("policy.timezone") }

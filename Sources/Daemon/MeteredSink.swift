@@ -1,20 +1,20 @@
 import BackorderCore
 import Delivery
-import Store
+import Engine
 
-/// Hands batches to the store, which decides them in memory and checkpoints by its
+/// Hands batches to the engine, which decides them in memory and checkpoints by its
 /// policy (and when the inbox goes idle), and counts what each applied and refused for
-/// `/metrics`. (Whoever waits for new state is woken by `Store.onCheckpoint`.)
+/// `/metrics`. (Whoever waits for new state is woken by `Engine.onCheckpoint`.)
 struct MeteredSink: IngestSink {
-    let store: Store
+    let engine: Engine
     let metrics: DaemonMetrics
 
-    func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
-    func forget(_ ids: [FileID]) throws { try store.forget(ids) }
+    func loadCursors() throws -> [FileCursor] { try engine.loadCursors() }
+    func forget(_ ids: [FileID]) throws { try engine.forget(ids) }
     func apply(_ batch: IngestBatch) throws -> IngestResult {
-        let result = try store.ingest(batch)
+        let result = try engine.ingest(batch)
         metrics.batch(records: result.applied, rejects: result.rejects.count)
         return result
     }
-    func idle() throws { try store.flush() }
+    func idle() throws { try engine.flush() }
 }

@@ -10,6 +10,8 @@ import Store
 /// `RemovedEndpoints`'; this only reads the store and carries them out.
 public final class RemovedEndpointService: @unchecked Sendable {
     private let store: Store
+    /// The endpoints configured now.
+    private let configured: @Sendable () -> Set<String>
     private let grace: Span
     private let logger: Logger
     private let now: @Sendable () -> Instant
@@ -22,19 +24,21 @@ public final class RemovedEndpointService: @unchecked Sendable {
     /// review, and how many (for the status page, which should not scan the queue).
     public var stranded: [String: Int] { lock.withLock { last } }
 
-    public init(store: Store, grace: Span, logger: Logger, now: @escaping @Sendable () -> Instant) {
+    public init(store: Store, configured: @escaping @Sendable () -> Set<String>, grace: Span, logger: Logger,
+                now: @escaping @Sendable () -> Instant) {
         self.store = store
+        self.configured = configured
         self.grace = grace
         self.logger = logger
         self.now = now
     }
 
-    /// One review. Endpoints are those of the rules the store runs with (a reload changes them).
+    /// One review. Endpoints are those of the rules the engine runs with (a reload changes them).
     public func pass() {
         lock.lock()
         defer { lock.unlock() }
         do {
-            let configured = Set(store.rules.subscriptions.map(\.endpoint))
+            let configured = configured()
             let at = now()
             let stranded = try store.strandedMessages(configured: configured)
             last = stranded

@@ -58,7 +58,7 @@ public struct TemplateRenderer: NoticeRenderer {
             guard let f = FastTemplate(text, lists: Self.lists), let m = loaded[name] else { continue }
             let locale = String(name.prefix { $0 != "/" })
             let type = name.dropFirst(locale.count + 1).split(separator: ".").dropLast().joined(separator: ".")
-            let views = Self.samples(locale: locale, variations: true).filter { $0.type == type }
+            let views = Self.samples(locale: locale, variations: true).filter { $0.type.rawValue == type }
                 .map { Self.view($0, locale: locale, zone: zone, formats: formats) }
             if views.allSatisfy({ f.render($0) == m.render($0.anyView) }) { compiled[name] = f }
         }
@@ -83,7 +83,7 @@ public struct TemplateRenderer: NoticeRenderer {
         var out: [String] = []
         var anyView: [String: Any]? = nil
         for part in Self.parts {
-            guard let name = templateName(notice.type, part, locale: locale) else {
+            guard let name = templateName(notice.type.rawValue, part, locale: locale) else {
                 throw TemplateError(problems: ["no template \(locale)/\(notice.type).\(part) and no en fallback"])
             }
             if let f = fast[name] {
@@ -125,7 +125,7 @@ public struct TemplateRenderer: NoticeRenderer {
             for notice in Self.samples(locale: locale) {
                 do {
                     let m = try render(notice)
-                    let raw = template(notice.type, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone, formats: formats).anyView) ?? ""
+                    let raw = template(notice.type.rawValue, "sms", locale: locale)?.render(Self.view(notice, locale: locale, zone: defaultTimeZone, formats: formats).anyView) ?? ""
                     let count = Self.trimmed(raw).count
                     if count > Self.smsLimit {
                         problems.append("\(locale)/\(notice.type).sms renders \(count) characters with sample data; keep it within \(Self.smsLimit)")
@@ -229,14 +229,14 @@ public struct TemplateRenderer: NoticeRenderer {
         }
         var out: [Notice] = []
         for (who, lines, remaining, cancel, restock) in shapes {
-            for type in EventType.allCases.filter(\.isCustomerNews).map(\.rawValue) {
+            for type in EventType.allCases.filter(\.isCustomerNews) {
                 let c = CustomerNotice(order: "O-2026-000123", customer: who, lines: lines, remaining: remaining, cancelURL: cancel)
-                out.append(Notice(type: type, orderKey: c.order, at: instant, idSeed: type, content: .customer(c), lineKeys: lines.map(\.line)))
+                out.append(Notice(type: type, orderKey: c.order, at: instant, idSeed: type.rawValue, content: .customer(c), lineKeys: lines.map(\.line)))
             }
             for kind in StaffAlert.Kind.allCases {
                 let a = StaffAlert(kind: kind, key: PositionKey(sku: "SKU-LONG-NAME-0001", location: "store-12"), sequence: 1, at: instant,
                                    onHand: 3, reserved: 5, available: -2, waitingQty: 40, nextRestockAt: restock)
-                out.append(Notice(type: kind.eventType.rawValue, orderKey: "stock", at: instant, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
+                out.append(Notice(type: kind.eventType, orderKey: "stock", at: instant, idSeed: kind.rawValue, content: .staff(a), lineKeys: []))
             }
         }
         return out

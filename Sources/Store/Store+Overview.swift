@@ -52,7 +52,7 @@ extension Store {
                 // The next to arrive: the first instant and the first date (each in order
                 // along the index: dates are stored in day order above every instant), the
                 // earlier of the two once the date is placed at its start in policy.timezone.
-                let calendar = decider.policy.calendar
+                let calendar = self.calendar
                 let po = try ["<", ">="].compactMap { op in
                     try Row.fetchOne(db, sql: """
                         SELECT po, expected_at, quantity FROM restock INDEXED BY restock_open

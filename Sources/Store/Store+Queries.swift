@@ -5,27 +5,29 @@ extension Store {
     /// One position, as stored.
     public func position(_ key: PositionKey) throws -> Position? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT on_hand, reserved, updated_at FROM position WHERE sku = ? AND location = ?",
-                             arguments: [key.sku, key.location]).map {
-                Position(key: key, onHand: $0[0], reserved: $0[1], updatedAt: Instant(milliseconds: $0[2]))
-            }
+            var s = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.positionColumns) FROM position WHERE sku = ? AND location = ?"))
+            s.bind(key.sku)
+            s.bind(key.location)
+            defer { s.reset() }
+            return try s.step() ? Self.readPosition(s) : nil
         }
     }
 
     /// Every position, ordered by SKU and location.
     public func allPositions() throws -> [Position] {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT sku, location, on_hand, reserved, updated_at FROM position ORDER BY sku, location").map {
-                Position(key: PositionKey(sku: $0[0], location: $0[1]), onHand: $0[2], reserved: $0[3],
-                         updatedAt: Instant(milliseconds: $0[4]))
-            }
+            let s = RawStatement(try db.cachedStatement(sql: "SELECT \(Self.positionColumns) FROM position ORDER BY sku, location"))
+            var out: [Position] = []
+            while try s.step() { out.append(Self.readPosition(s)) }
+            s.reset()
+            return out
         }
     }
 
     /// Every order line, ordered by order and line.
     public func allLines() throws -> [OrderLine] {
         try writer.read { db in
-            let calendar = decider.policy.calendar
+            let calendar = self.calendar
             let st = try db.makeStatement(sql: "SELECT \(Self.lineColumns) FROM order_line ORDER BY order_id, line")
             let s = RawStatement(st)
             var out: [OrderLine] = []

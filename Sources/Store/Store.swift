@@ -6,97 +6,35 @@ import Foundation
 import GRDB
 import Logging
 
-/// The daemon's state: one SQLite database (WAL) in the state directory, plus
-/// `rejected.jsonl` beside it. Every SQL statement of the project lives in this module.
+/// The daemon's state on SQLite: one database (WAL) in the state directory, plus
+/// `rejected.jsonl` beside it. Storage only — it decides nothing: it implements the
+/// backend seam (`StateStore` for the engine, `OutboxQueue` for the dispatcher) and the
+/// support reads. Every SQL statement of the project lives in this module.
 ///
 /// The directory is created `0700` and its files `0600`: they hold customers' contact
 /// details.
-public final class Store: IngestSink, @unchecked Sendable {
+public final class Store: @unchecked Sendable {
     public let directory: String
     let writer: DatabasePool
     let rejects: RejectLog
-    /// What a configuration reload may change while the daemon runs.
-    public struct Rules: Sendable {
-        public var decider: Decider
-        public var grouper: Grouper
-        public var renderer: any NoticeRenderer
-        public var subscriptions: [Subscription]
-
-        public init(decider: Decider, grouper: Grouper, renderer: any NoticeRenderer, subscriptions: [Subscription]) {
-            self.decider = decider
-            self.grouper = grouper
-            self.renderer = renderer
-            self.subscriptions = subscriptions
-        }
-
-        /// The message types some endpoint takes.
-        var subscribedTypes: Set<String> { Set(subscriptions.flatMap(\.events)) }
-
-        /// The endpoints that take messages of `type`, in configuration order.
-        func endpoints(for type: String) -> [Subscription] { subscriptions.filter { $0.events.contains(type) } }
-
-        /// The one path from decided events to messages: grouped into notices, each
-        /// counted by type in `decided` (for the metrics), those an endpoint takes returned.
-        func notices(from events: [Event], in ws: WorkingSet, counting decided: inout [String: Int]) -> [Notice] {
-            guard !events.isEmpty else { return [] }
-            let subscribed = subscribedTypes
-            var out: [Notice] = []
-            for notice in grouper.group(events, in: ws) {
-                decided[notice.type, default: 0] += 1
-                if subscribed.contains(notice.type) { out.append(notice) }
-            }
-            return out
-        }
-    }
-
-    /// The decision state in memory (loaded on first use) and when it is written.
-    let engineLock = Lock()
-    var engine: Engine?
-    var checkpointPolicy: CheckpointPolicy
-    /// Writes checkpoints beside the decision pass.
-    let checkpointWriter = CheckpointWriter()
-    /// The time, for writes that are not given one (a flush when the inbox goes idle).
+    /// Zones of the lines read by the support reads are interned here; the calendar of
+    /// `policy.timezone`, which also places bare dates written by an earlier release.
+    let calendar: DayCalendar
+    /// The time, for the state's identity (when it was made).
     let clock: @Sendable () -> Instant
-
-    /// The system's wall clock, in milliseconds (`Instant.now`).
-    public static let wallClock: @Sendable () -> Instant = { Instant.now() }
-    /// Called with the messages each checkpoint wrote, once they are visible to the
-    /// dispatcher, and how many messages of each type were decided since the last one —
-    /// those no endpoint takes included (set once, before ingest starts).
-    public var onCheckpoint: (@Sendable (_ written: [Notice], _ decided: [String: Int]) -> Void)?
-    /// How long one batch is decided before the rest is left for the next read
-    /// (`Store.decideBudget`; set once, before ingest starts — tests shorten it).
-    public var decideBudget = Store.decideBudget
-
-    private let rulesLock = Lock()
-    private var _rules: Rules
-    /// The current rules; `update(rules:)` swaps them between transactions.
-    public var rules: Rules { rulesLock.withLock { _rules } }
-    var decider: Decider { rules.decider }
-    var grouper: Grouper { rules.grouper }
-    var renderer: any NoticeRenderer { rules.renderer }
-    var subscriptions: [Subscription] { rules.subscriptions }
     let logger: Logger
-
-    /// Applies a reloaded configuration's policy, templates and subscriptions.
-    public func update(rules: Rules) {
-        rulesLock.withLock { _rules = rules }
-    }
 
     public static let databaseName = "backorderd.sqlite"
 
     /// Opens (creating if needed) the state in `directory` and migrates it; with
     /// `migrates: false` (the support commands) a state at an older schema is refused
     /// instead. A directory that held a state and lost it is refused (`StateRefusal`).
-    public init(directory: String, decider: Decider = Decider(), grouper: Grouper = Grouper(),
-                renderer: any NoticeRenderer = PlainRenderer(), subscriptions: [Subscription] = [], migrates: Bool = true,
-                checkpoints: CheckpointPolicy = CheckpointPolicy(),
-                clock: @escaping @Sendable () -> Instant = Store.wallClock,
+    public init(directory: String, calendar: DayCalendar = DayCalendar(), migrates: Bool = true,
+                clock: @escaping @Sendable () -> Instant = { Instant.now() },
                 logger: Logger = Logger(label: "backorderd.store")) throws {
         self.directory = directory
+        self.calendar = calendar
         self.clock = clock
-        self.checkpointPolicy = checkpoints
-        self._rules = Rules(decider: decider, grouper: grouper, renderer: renderer, subscriptions: subscriptions)
         self.logger = logger
         _ = SQLiteProcess.configured
         try Self.prepareDirectory(directory)
@@ -134,7 +72,7 @@ public final class Store: IngestSink, @unchecked Sendable {
         let id: String
         do {
             writer = try DatabasePool(path: path, configuration: config)
-            let migrator = Schema.migrator(calendar: decider.policy.calendar)
+            let migrator = Schema.migrator(calendar: calendar)
             let hadID = try writer.read { db in try migrator.appliedIdentifiers(db).contains(StateIdentity.migration) }
             if !migrates, try !writer.read({ db in try migrator.hasCompletedMigrations(db) }) {
                 // Migrations run under the daemon's lock, with its configuration: a support
@@ -197,35 +135,6 @@ public final class Store: IngestSink, @unchecked Sendable {
         if st.st_mode & 0o077 != 0 {
             guard chmod(directory, 0o700) == 0 else {
                 throw StoreError.setup("the state directory \(directory) is open to other users and cannot be made 0700: \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    // MARK: - IngestSink
-
-    public func loadCursors() throws -> [FileCursor] {
-        try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT device, inode, name, offset, line, head_length, head_hash, tail_hash FROM inbox_file").map { row in
-                FileCursor(id: FileID(device: UInt64(bitPattern: row[0]), inode: UInt64(bitPattern: row[1])), name: row[2],
-                           offset: row[3], line: row[4], headLength: row[5], headHash: UInt64(bitPattern: row[6]),
-                           tailHash: (row[7] as Int64?).map { UInt64(bitPattern: $0) })
-            }
-        }
-    }
-
-    public func apply(_ batch: IngestBatch) throws -> IngestResult {
-        try ingest(batch, force: true)
-    }
-
-    public func idle() throws {
-        try flush()
-    }
-
-    public func forget(_ ids: [FileID]) throws {
-        try writer.write { db in
-            for id in ids {
-                try db.execute(sql: "DELETE FROM inbox_file WHERE device = ? AND inode = ?",
-                               arguments: [Int64(bitPattern: id.device), Int64(bitPattern: id.inode)])
             }
         }
     }

@@ -114,7 +114,7 @@ extension ConfigOption {
             throw ExitCode.failure
         }
         do {
-            return try Store(directory: config.stateDirectory, decider: Decider(policy: config.policy.decision), migrates: false)
+            return try Store(directory: config.stateDirectory, calendar: config.policy.decision.calendar, migrates: false)
         } catch {
             FileHandle.standardError.write(Data("backorderd: \(error)\n".utf8))
             throw ExitCode.failure

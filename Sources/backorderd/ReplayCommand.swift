@@ -4,6 +4,7 @@ import Daemon
 import Delivery
 import Foundation
 import Inbox
+import Engine
 import Store
 
 /// `backorderd replay`: what these files would cause, without sending or keeping anything.
@@ -38,9 +39,10 @@ struct ReplayCommand: ParsableCommand {
             scratch = directory
         }
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        let store = try Store(directory: directory, decider: Decider(policy: config.policy.decision),
-                              grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
-                              subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))], migrates: scratch != nil)
+        let store = try Store(directory: directory, calendar: config.policy.decision.calendar, migrates: scratch != nil)
+        let engine = Engine(store: store, decider: Decider(policy: config.policy.decision),
+                            grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
+                            subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])
         let reader = ChangeFileReader(decoder: ZoneRules.decoder(timezone: config.policy.timezone))
         var perFile: [[IngestBatch]] = []
         for path in files {
@@ -59,7 +61,7 @@ struct ReplayCommand: ParsableCommand {
             }
             perFile.append(batches)
         }
-        let (messages, refused) = try store.preview(perFile, tickAt: at)
+        let (messages, refused) = try engine.preview(perFile, tickAt: at)
         for r in refused { FileHandle.standardError.write(Data("rejected \(r.file):\(r.line): \(r.reason)\n".utf8)) }
         for m in messages {
             if json {

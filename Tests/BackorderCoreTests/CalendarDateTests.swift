@@ -178,7 +178,7 @@ import Testing
     @Test func aWebhookBodyCarriesADateAsTheDate() {
         let line = NoticeLine(line: "1", sku: "MUG", qty: 1, location: "store", promisedAt: .day(Self.day(2026, 12, 10)),
                               expectedAt: .day(Self.day(2026, 12, 15)))
-        let notice = Notice(type: "backorder.delayed", orderKey: "O-1", at: Self.at("2026-11-21T10:00:00Z"), idSeed: "x",
+        let notice = Notice(type: .delayed, orderKey: "O-1", at: Self.at("2026-11-21T10:00:00Z"), idSeed: "x",
                             content: .customer(CustomerNotice(order: "O-1", customer: Customer(id: "C"), lines: [line],
                                                               remaining: [], cancelURL: nil)), lineKeys: ["1"])
         let body = String(decoding: Payload.body(notice, message: RenderedMessage(subject: "", text: "", sms: "")), as: UTF8.self)

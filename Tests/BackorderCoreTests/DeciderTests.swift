@@ -310,7 +310,7 @@ func lk(_ order: String, _ line: String = "1") -> LineKey { LineKey(order: order
         s.order("O-1", line: "2", qty: 2)
         let ev = s.stock(3)
         let n = notices(s, ev)
-        #expect(n.map(\.type) == ["backorder.ready"])
+        #expect(n.map(\.type.rawValue) == ["backorder.ready"])
         #expect(n.first?.lineKeys == ["1", "2"])
         guard case .customer(let c) = n.first?.content else { Issue.record("no customer notice"); return }
         #expect(c.remaining.isEmpty)
@@ -323,7 +323,7 @@ func lk(_ order: String, _ line: String = "1") -> LineKey { LineKey(order: order
         s.order("O-1", line: "2", key: PositionKey(sku: "B", location: "store"))
         let ev = s.stock(1)
         let n = notices(s, ev)
-        #expect(n.map(\.type) == ["backorder.partially_ready"])
+        #expect(n.map(\.type.rawValue) == ["backorder.partially_ready"])
         guard case .customer(let c) = n.first?.content else { Issue.record("no customer notice"); return }
         #expect(c.lines.map(\.line) == ["1"])
         #expect(c.remaining.map(\.line) == ["2"])
@@ -347,7 +347,7 @@ func lk(_ order: String, _ line: String = "1") -> LineKey { LineKey(order: order
         s.order("O-1", promised: Sim.t0 + .days(2))
         var events = s.restock("P1", qty: 1, expected: Sim.t0 + .days(4))
         events += s.stock(1)
-        #expect(notices(s, events).map(\.type) == ["backorder.ready"])
+        #expect(notices(s, events).map(\.type.rawValue) == ["backorder.ready"])
     }
 
     @Test func idsNameTheEventNotTheTime() {
@@ -379,7 +379,7 @@ func lk(_ order: String, _ line: String = "1") -> LineKey { LineKey(order: order
         s.stock(10)
         let ev = s.stock(0)
         let n = notices(s, ev)
-        #expect(n.map(\.type) == ["stock.out"])
+        #expect(n.map(\.type.rawValue) == ["stock.out"])
         #expect(n.first?.orderKey == "stock:A@store")
         #expect(n.first?.idSeed == "stock.out|A|store|1")
     }

@@ -1,6 +1,7 @@
 import BackorderCore
 @testable import Daemon
 import Delivery
+import Engine
 import Foundation
 import Logging
 import Store
@@ -9,8 +10,8 @@ import Testing
 
 @Suite struct ClockServiceTests {
     /// A store with one line whose estimate passed long ago.
-    func overdueStore(_ root: TempDirectory) throws -> Store {
-        let store = try Store(directory: root.sub("state"), subscriptions: [Subscription(endpoint: "email", events: ["backorder.overdue"])])
+    func overdueStore(_ root: TempDirectory) throws -> DecidingStore {
+        let store = try DecidingStore(directory: root.sub("state"), subscriptions: [Subscription(endpoint: "email", events: ["backorder.overdue"])])
         let line = BackorderLine(order: "O-1", line: "1", key: PositionKey(sku: "A", location: "store"), qty: 1,
                                  orderedAt: .instant(Script.t0), promisedAt: .instant(Script.t0 + .days(1)),
                                  customer: Customer(id: "C", name: "Ana", email: "ana@example.com", phone: "+15551234567"))
@@ -24,8 +25,8 @@ import Testing
         let store = try overdueStore(root)
         let gate = Gate()
         let seen = LogLines()  // the notice types, as they come
-        let clock = ClockService(store: store, wake: WakeSignal(), logger: Logger(label: "test"), now: { Script.t0 + .days(3) },
-                                 onNotices: { for n in $0 { seen.append(n.type) } }, startAfter: gate)
+        let clock = ClockService(engine: store.engine, wake: WakeSignal(), logger: Logger(label: "test"), now: { Script.t0 + .days(3) },
+                                 onNotices: { for n in $0 { seen.append(n.type.rawValue) } }, startAfter: gate)
         let task = Task { try await clock.run() }
         defer { task.cancel() }
         // An absence cannot be awaited: give an ungated clock ample time (it passes in

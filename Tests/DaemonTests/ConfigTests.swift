@@ -1,5 +1,6 @@
 import BackorderCore
 @testable import Daemon
+import Engine
 import Foundation
 import Store
 import TestSupport

@@ -1,5 +1,6 @@
 import BackorderCore
 import Delivery
+import Engine
 import Foundation
 import GRDB
 import Logging
@@ -14,6 +15,7 @@ let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 final class DispatchHarness: @unchecked Sendable {
     let root = TempDirectory()
     let store: Store
+    let engine: Engine
     let client = CurlClient(userAgent: "backorderd/test", connectTimeout: .seconds(2))
     let logs = LogLines()
     let wake = WakeSignal()
@@ -27,8 +29,8 @@ final class DispatchHarness: @unchecked Sendable {
     var results: [Outcome] { resultsLock.withLock { _results } }
 
     init(endpoints: [String]) throws {
-        store = try Store(directory: root.path + "/state",
-                          subscriptions: endpoints.map { Subscription(endpoint: $0, events: Set(EventType.customer)) })
+        store = try Store(directory: root.path + "/state")
+        engine = Engine(store: store, subscriptions: endpoints.map { Subscription(endpoint: $0, events: Set(EventType.customer)) })
     }
 
     /// Makes `n` ready messages, one per new order.
@@ -41,7 +43,7 @@ final class DispatchHarness: @unchecked Sendable {
                 customer: Customer(id: "C\(orders)", name: "N", email: "n@example.com")))))
         }
         records.append(LocatedRecord(line: 1, record: .stock(StockChange(key: key, kind: .delta(Int64(n))))))
-        _ = try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1),
+        _ = try engine.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1),
                                     records: records, readAt: Self.wallClock()))
         wake.signal()
     }
@@ -340,8 +342,8 @@ enum EventType {
         func batch(_ r: [LocatedRecord]) -> IngestBatch {
             IngestBatch(cursor: FileCursor(id: FileID(device: 9, inode: 9), name: "x", offset: 1, line: 1), records: r, readAt: DispatchHarness.wallClock())
         }
-        _ = try h.store.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
-        _ = try h.store.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
+        _ = try h.engine.apply(batch([line("1", h.key), line("2", b), LocatedRecord(line: 1, record: .stock(StockChange(key: h.key, kind: .onHand(1))))]))
+        _ = try h.engine.apply(batch([LocatedRecord(line: 1, record: .restock(RestockChange(po: "P", key: b, quantity: 1,
                                                                                        expectedAt: .instant(Script.t0 + .days(20)))))]))
         h.start([DispatchHarness.target("email", url)], initialBackoff: .ms(100))
         try await h.waitFor("both delivered") { $0.count == 2 && $0.allSatisfy { $0.state == "delivered" } }

@@ -82,7 +82,7 @@ import Testing
             let fast = try #require(FastTemplate(source, lists: TemplateRenderer.lists))
             let mustache = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + source)
             let type = String(name.dropFirst(3).split(separator: ".").dropLast().joined(separator: "."))
-            for n in TemplateRenderer.samples(locale: "en", variations: true) where n.type == type {
+            for n in TemplateRenderer.samples(locale: "en", variations: true) where n.type.rawValue == type {
                 let v = TemplateRenderer.view(n, locale: "en", zone: .gmt, formats: DateFormats())
                 #expect(fast.render(v) == mustache.render(v.anyView), "\(name)")
             }

@@ -35,7 +35,7 @@ import Testing
 
     @Test func aDelayNoticeSaysTheNewDateAndHowToCancel() throws {
         let r = try TemplateRenderer(defaultTimeZone: "UTC")
-        let n = TemplateRenderer.samples(locale: "en").first { $0.type == "backorder.delayed" }!
+        let n = TemplateRenderer.samples(locale: "en").first { $0.type.rawValue == "backorder.delayed" }!
         let m = try r.render(n)
         #expect(m.subject.contains("January 10, 2027"))
         #expect(m.text.contains("https://shop.example.com/orders/O-2026-000123/cancel"))
@@ -52,7 +52,7 @@ import Testing
                               expectedAt: .day(CalendarDay(year: 2026, month: 12, day: 15)))
         let c = CustomerNotice(order: "O-1", customer: Customer(id: "C", name: "Ben", timezone: zone), lines: [line], remaining: [],
                                cancelURL: "https://shop.example.com/c")
-        let m = try r.render(Notice(type: "backorder.delayed", orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
+        let m = try r.render(Notice(type: .delayed, orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
                                     idSeed: "x", content: .customer(c), lineKeys: ["1"]))
         #expect(m.text.contains("now expected Tuesday, December 15, 2026 (was Thursday, December 10, 2026)"), "\(m.text)")
         #expect(m.sms.contains("new expected date Dec 15"), "\(m.sms)")
@@ -60,7 +60,7 @@ import Testing
         // An instant: 2026-12-15T03:00Z is still the 14th in New York.
         var instant = c
         instant.lines[0].expectedAt = .instant(Instant(milliseconds: 1_796_083_200_000 + 14 * 86_400_000 + 3 * 3_600_000))
-        let n = try r.render(Notice(type: "backorder.delayed", orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
+        let n = try r.render(Notice(type: .delayed, orderKey: "O-1", at: Instant(milliseconds: 1_796_083_200_000),
                                     idSeed: "x", content: .customer(instant), lineKeys: ["1"]))
         let west = zone == "America/New_York" || zone == "Pacific/Pago_Pago"
         #expect(n.text.contains(west ? "now expected Monday, December 14, 2026" : "now expected Tuesday, December 15, 2026"), "\(n.text)")
@@ -68,7 +68,7 @@ import Testing
 
     @Test func anOverdueNoticeWithoutADateSaysNoneIsKnown() throws {
         let r = try TemplateRenderer()
-        let n = TemplateRenderer.samples(locale: "en").first { $0.type == "backorder.overdue" }!
+        let n = TemplateRenderer.samples(locale: "en").first { $0.type.rawValue == "backorder.overdue" }!
         #expect(try r.render(n).text.contains("do not have a new date"))
     }
 
@@ -77,17 +77,17 @@ import Testing
         let de = root.sub("de")
         try Files.write(de + "/backorder.ready.subject.mustache", "Ihre Bestellung {{order}} ist bereit")
         let r = try TemplateRenderer(directory: root.path)
-        let de_n = TemplateRenderer.samples(locale: "de-AT").first { $0.type == "backorder.ready" }!
+        let de_n = TemplateRenderer.samples(locale: "de-AT").first { $0.type.rawValue == "backorder.ready" }!
         let m = try r.render(de_n)
         #expect(m.subject == "Ihre Bestellung O-2026-000123 ist bereit")
         #expect(m.text.contains("Everything you were waiting for"), "missing parts fall back to en")
-        let fr = TemplateRenderer.samples(locale: "fr").first { $0.type == "backorder.ready" }!
+        let fr = TemplateRenderer.samples(locale: "fr").first { $0.type.rawValue == "backorder.ready" }!
         #expect(try r.render(fr).subject.hasPrefix("Good news"))
     }
 
     @Test func valuesCannotAddLinesOrMarkup() throws {
         let r = try TemplateRenderer()
-        var n = TemplateRenderer.samples(locale: "en").first { $0.type == "backorder.ready" }!
+        var n = TemplateRenderer.samples(locale: "en").first { $0.type.rawValue == "backorder.ready" }!
         guard case .customer(var c) = n.content else { return }
         c.order = "O-1\r\nBcc: x@evil.example"
         c.customer?.name = "<b>Ana</b>"

@@ -1,6 +1,7 @@
 import BackorderCore
 import Foundation
 import Inbox
+import Engine
 import Logging
 import Store
 import TestSupport
@@ -12,9 +13,9 @@ final class InboxHarness: @unchecked Sendable {
     let stateDir: String
     let logs = LogLines()
     var settings: InboxSettings
-    /// `Store.decideBudget` for the store the harness opens, when set.
+    /// `Engine.decideBudget` for the engine the harness opens, when set.
     var decideBudget: Duration?
-    private(set) var store: Store!
+    private(set) var store: DecidingStore!
     private(set) var inbox: Inbox!
     private var done: DispatchSemaphore?
 
@@ -29,9 +30,9 @@ final class InboxHarness: @unchecked Sendable {
     /// the cooperative pool: a test parked on a semaphore there holds one of its two
     /// threads from every other test (and from the loopback receivers they run).
     func start() async throws {
-        store = try Store(directory: stateDir, logger: CapturingLogHandler.logger(logs))
-        if let decideBudget { store.decideBudget = decideBudget }
-        inbox = try Inbox(settings: settings, sink: DaemonPath(store: store), decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
+        store = try DecidingStore(directory: stateDir, logger: CapturingLogHandler.logger(logs))
+        if let decideBudget { store.engine.decideBudget = decideBudget }
+        inbox = try Inbox(settings: settings, sink: DaemonPath(engine: store.engine), decoder: RecordDecoder(), logger: CapturingLogHandler.logger(logs),
                           now: { Instant(milliseconds: 1_800_000_000_000) })
         let ready = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
@@ -78,12 +79,12 @@ final class InboxHarness: @unchecked Sendable {
 }
 
 /// The sink the daemon uses, without its metrics: batches decided in memory and
-/// checkpointed by the store's policy and when the inbox goes idle (`Store.apply`, by
+/// checkpointed by the engine's policy and when the inbox goes idle (`Engine.apply`, by
 /// contrast, writes a checkpoint per batch).
 struct DaemonPath: IngestSink {
-    let store: Store
-    func loadCursors() throws -> [FileCursor] { try store.loadCursors() }
-    func forget(_ ids: [FileID]) throws { try store.forget(ids) }
-    func apply(_ batch: IngestBatch) throws -> IngestResult { try store.ingest(batch) }
-    func idle() throws { try store.flush() }
+    let engine: Engine
+    func loadCursors() throws -> [FileCursor] { try engine.loadCursors() }
+    func forget(_ ids: [FileID]) throws { try engine.forget(ids) }
+    func apply(_ batch: IngestBatch) throws -> IngestResult { try engine.ingest(batch) }
+    func idle() throws { try engine.flush() }
 }

@@ -1,6 +1,7 @@
 import BackorderCore
 import Foundation
 import GRDB
+import Engine
 @testable import Store
 import TestSupport
 import Testing
@@ -21,7 +22,7 @@ import Testing
     @Test func createsAPrivateStateDirectory() throws {
         let root = TempDirectory()
         let dir = root.path + "/a/b/state"
-        let store = try Store(directory: dir)
+        let store = try DecidingStore(directory: dir)
         _ = try store.apply(batch([.stock(StockChange(key: PositionKey(sku: "S", location: "L"), kind: .onHand(1)))], line: 1, offset: 10))
         #expect(mode(dir) == 0o700)
         for f in try FileManager.default.contentsOfDirectory(atPath: dir) {
@@ -154,7 +155,7 @@ import Testing
         let root = TempDirectory()
         let dir = root.path + "/state"
         do {
-            let store = try Store(directory: dir)
+            let store = try DecidingStore(directory: dir)
             let key = PositionKey(sku: "S", location: "L")
             _ = try store.apply(batch([
                 .stock(StockChange(key: key, kind: .onHand(5))),
@@ -180,9 +181,9 @@ import Testing
 
     @Test func aFailedCheckpointLeavesNothingBehindInTheFile() throws {
         let root = TempDirectory()
-        let store = try Store(directory: root.path + "/state")
+        let store = try DecidingStore(directory: root.path + "/state")
         // A trigger that fails the transaction after the state rows are written.
-        try store.writer.write { db in
+        try store.store.writer.write { db in
             try db.execute(sql: """
                 CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
                 BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
@@ -200,8 +201,8 @@ import Testing
     /// order: nothing decided is lost, and the later value of a row wins.
     @Test func aFailedCheckpointGoesAgainWithTheNext() throws {
         let root = TempDirectory()
-        let store = try Store(directory: root.path + "/state", checkpoints: CheckpointPolicy(records: 1, interval: .hours(1)))
-        try store.writer.write { db in
+        let store = try DecidingStore(directory: root.path + "/state", checkpoints: CheckpointPolicy(records: 1, interval: .hours(1)))
+        try store.store.writer.write { db in
             try db.execute(sql: """
                 CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
                 BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
@@ -214,7 +215,7 @@ import Testing
         store.waitForCheckpoint()
         #expect(try store.position(key) == nil)
         #expect(try store.cursors().isEmpty)
-        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
+        try store.store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
         _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .delta(-1)))], line: 3, offset: 30))
         store.waitForCheckpoint()
         #expect(try store.position(key)?.onHand == 6, "all three batches, in order")
@@ -227,9 +228,9 @@ import Testing
     @Test func aNoticeIsLoggedOnceWhenCommitted() throws {
         let root = TempDirectory()
         let logs = LogLines()
-        let store = try Store(directory: root.path + "/state", subscriptions: [Subscription(endpoint: "email", events: ["backorder.ready"])],
+        let store = try DecidingStore(directory: root.path + "/state", subscriptions: [Subscription(endpoint: "email", events: ["backorder.ready"])],
                               checkpoints: CheckpointPolicy(records: 1, interval: .hours(1)), logger: CapturingLogHandler.logger(logs))
-        try store.writer.write { db in
+        try store.store.writer.write { db in
             try db.execute(sql: """
                 CREATE TRIGGER fail_cursor BEFORE INSERT ON inbox_file
                 BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END
@@ -242,7 +243,7 @@ import Testing
         _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .onHand(6)))], line: 3, offset: 30))
         store.waitForCheckpoint()
         #expect(logs.all.filter { $0.contains("notice") && $0.contains("webhook_id") }.isEmpty, "nothing committed, nothing told: \(logs.all)")
-        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
+        try store.store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail_cursor") }
         _ = try store.ingest(batch([.stock(StockChange(key: key, kind: .onHand(7)))], line: 4, offset: 40))
         store.waitForCheckpoint()
         let told = logs.all.filter { $0.contains("notice") && $0.contains("webhook_id") }
@@ -293,7 +294,7 @@ import Testing
 
     @Test func aFailedCheckpointKeepsTheDecisionsForTheNextOneAndNeverRepeatsThem() throws {
         let root = TempDirectory()
-        let store = try Store(directory: root.sub("state"))
+        let store = try DecidingStore(directory: root.sub("state"))
         let key = PositionKey(sku: "S", location: "L")
         func batch(_ n: Int64, _ d: Int64) -> IngestBatch {
             IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: n, line: n),
@@ -301,13 +302,13 @@ import Testing
                         readAt: Instant(milliseconds: 1_000))
         }
         // Every write of a cursor fails, as a full disk would make it.
-        try store.writer.write { db in
+        try store.store.writer.write { db in
             try db.execute(sql: "CREATE TRIGGER fail BEFORE INSERT ON inbox_file BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         }
         let first = try store.apply(batch(1, 5))
         #expect(first.cursor.line == 1, "decided: the inbox reads on")
         #expect(try store.position(key) == nil, "nothing written")
-        try store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail") }
+        try store.store.writer.write { db in try db.execute(sql: "DROP TRIGGER fail") }
         _ = try store.apply(batch(2, 1))
         #expect(try store.position(key)?.onHand == 6, "both batches written once, the first not repeated")
         #expect(try store.cursors().first?.line == 2)
@@ -343,7 +344,7 @@ import Testing
     /// as the decisions do (a date from its start in policy.timezone).
     @Test func aDateBeforeAnInstantIsTheNext() throws {
         let root = TempDirectory()
-        let store = try Store(directory: root.path + "/state")
+        let store = try DecidingStore(directory: root.path + "/state")
         let key = PositionKey(sku: "S", location: "L")
         let t0 = Instant(milliseconds: 1_796_083_200_000)  // 2026-12-01
         _ = try store.apply(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f", offset: 10, line: 3), records: [
@@ -352,7 +353,7 @@ import Testing
             LocatedRecord(line: 3, record: .backorder(BackorderLine(order: "O", line: "1", key: key, qty: 5, orderedAt: .instant(t0),
                                                                     promisedAt: .instant(t0 + .days(2)), customer: Customer(id: "C")))),
         ], rejects: [], readAt: t0))
-        let waiting = try #require(try store.overview(endpoints: []).waiting.first)
+        let waiting = try #require(try store.store.overview(endpoints: []).waiting.first)
         #expect(waiting.nextPO == "SOON")
         #expect(waiting.nextPOExpected == .day(CalendarDay(year: 2026, month: 12, day: 5)))
     }

@@ -1,13 +1,13 @@
 import BackorderCore
 
-/// The daemon's decision state in memory, and what it decided since the last checkpoint.
+/// The engine's decision state in memory, and what it decided since the last checkpoint.
 ///
-/// SQLite holds the state as of the cursors of its last checkpoint; `state` is that plus
+/// The store holds the state as of the cursors of its last checkpoint; `state` is that plus
 /// every batch decided since, whose rows (`state`'s dirty marks), messages (`notices`),
 /// refused lines (`rejects`) and file positions (`cursors`) the next checkpoint writes
 /// in one transaction. A crash loses only this difference, and re-reading the change
 /// files from the stored cursors decides it again, the same way.
-final class Engine {
+final class EngineState {
     var state = WorkingSet()
     /// Messages decided that an endpoint takes (the others are only counted).
     var notices: [Notice] = []

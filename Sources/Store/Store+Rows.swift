@@ -1,36 +1,23 @@
 import BackorderCore
 import GRDB
 
+/// One mapping per table: each table's columns, how a row is read into its type and how
+/// the type is written back. Every read and write of these rows goes through here.
 extension Store {
-    /// Decides one batch and writes it at once, with everything decided before it, in
-    /// one checkpoint: rows, messages, cursors and rejects. Returns the messages written
-    /// and what was decided of the batch. (The daemon decides batches and checkpoints by
-    /// its policy instead: `ingest`, `flush`.)
-    @discardableResult
-    public func applyBatch(_ batch: IngestBatch) throws -> (notices: [Notice], result: IngestResult) {
-        let result = try decide(batch)
-        let notices = try engineLock.withLock { try checkpoint(force: true, now: batch.readAt) }
-        return (notices, result)
-    }
+    /// The `position` table's columns in the order `readPosition` reads them.
+    static let positionColumns = """
+        sku, location, on_hand, reserved, updated_at, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks
+        """
 
-    /// The clock's pass: overdue estimates and long waits due at `now`, decided in memory
-    /// and written at once with whatever else was decided. Returns the pass's messages.
-    @discardableResult
-    public func tick(now: Instant) throws -> [Notice] {
-        try engineLock.withLock {
-            let e = try loadedEngine()
-            var events: [Event] = []
-            decider.tick(now: now, to: &e.state, events: &events)
-            let notices = rules.notices(from: events, in: e.state, counting: &e.decided)
-            e.notices += notices
-            _ = try checkpoint(force: true, now: now)
-            return notices
-        }
-    }
-
-    /// When the clock must next run `tick`, if any line is waiting for a deadline.
-    public func nextDeadline() throws -> Instant? {
-        try engineLock.withLock { try loadedEngine().state.nextDeadline() }
+    static func readPosition(_ s: RawStatement) -> Position {
+        var p = Position(key: PositionKey(sku: s.text(0), location: s.text(1)), onHand: s.int(2), reserved: s.int(3),
+                         updatedAt: Instant(milliseconds: s.int(4)))
+        p.alertArmed = s.int(5) != 0
+        p.alertsFired = AlertSet(rawValue: s.int(6))
+        p.alertCount = s.int(7)
+        p.waitingLines = s.int(8)
+        p.openRestocks = s.int(9)
+        return p
     }
 
     /// The `restock` table's columns in the order `readRestock` reads them: the one
@@ -171,9 +158,26 @@ extension Store {
         try s.run()
     }
 
+    /// The `inbox_file` table's columns in the order `readCursor` reads them.
+    static let cursorColumns = "device, inode, name, offset, line, head_length, head_hash, tail_hash"
+
+    static func readCursor(_ s: RawStatement) -> FileCursor {
+        FileCursor(id: FileID(device: UInt64(bitPattern: s.int(0)), inode: UInt64(bitPattern: s.int(1))), name: s.text(2),
+                   offset: s.int(3), line: s.int(4), headLength: Int(s.int(5)), headHash: UInt64(bitPattern: s.int(6)),
+                   tailHash: s.optionalInt(7).map { UInt64(bitPattern: $0) })
+    }
+
+    /// A line's customer columns, in the order `readCustomer` reads them.
+    static let customerColumns = "customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone"
+
+    static func readCustomer(_ s: RawStatement, at i: Int32) -> Customer {
+        Customer(id: s.text(i), name: s.optionalText(i + 1), email: s.optionalText(i + 2), phone: s.optionalText(i + 3),
+                 locale: s.text(i + 4), timezone: s.optionalText(i + 5))
+    }
+
     static let lineColumns = """
         order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status,
-        customer_id, customer_name, customer_email, customer_phone, customer_locale, customer_timezone,
+        \(customerColumns),
         projected_at, ready_at, long_wait_sent, deadline_at, updated_at
         """
     /// The same, without the customer (read back only when a message needs it).
@@ -191,10 +195,7 @@ extension Store {
             qty: s.int(4), orderedAt: Moment(raw: s.int(5)), promisedAt: Moment(raw: s.int(6)),
             estimate: s.optionalInt(7).map(Moment.init(raw:)),
             status: LineStatus(rawValue: s.text(8)) ?? .waiting,
-            customer: s.optionalText(9).map {
-                Customer(id: $0, name: s.optionalText(10), email: s.optionalText(11), phone: s.optionalText(12),
-                         locale: s.text(13), timezone: s.optionalText(14))
-            },
+            customer: s.optionalText(9).map { _ in readCustomer(s, at: 9) },
             updatedAt: Instant(milliseconds: s.int(19)),
             zone: calendar.zone(named: s.optionalText(14)))
         l.projected = s.optionalInt(15).map(Moment.init(raw:))

@@ -1,7 +1,6 @@
 import BackorderCore
-import GRDB
 
-extension Store {
+extension Engine {
     /// What some change files would cause on top of the current state, decided by the
     /// same code as the daemon, on a copy of the state in memory: nothing is written and
     /// nothing is sent. `files` holds each file's batches, in the order the files arrive;
@@ -10,9 +9,9 @@ extension Store {
     /// next is told both. Returns each message once (per webhook id), rendered as it would
     /// be queued, and the lines the decision pass refused.
     public func preview(_ files: [[IngestBatch]], tickAt: Instant?) throws
-        -> (messages: [(type: String, webhookID: String, body: [UInt8])], refused: [Reject]) {
+        -> (messages: [QueuedMessage], refused: [Reject]) {
         let rules = self.rules
-        var ws = try readState()  // a copy of its own: the daemon's engine is not touched
+        var ws = try readState(rules.decider)  // a copy of its own: the state in memory is not touched
         var notices: [Notice] = []
         var refused: [Reject] = []
         var decided: [String: Int] = [:]
@@ -28,14 +27,14 @@ extension Store {
             rules.decider.tick(now: at, to: &ws, events: &events)
             notices += rules.notices(from: events, in: ws, counting: &decided)
         }
-        // Customers not in memory are read from the state file, which replay never changes.
-        notices = try writer.read { db in try withCustomers(notices, db) }
-        var out: [(String, String, [UInt8])] = []
+        // Customers not in memory are read from the store, which replay never changes.
+        notices = try withCustomers(notices, rules: rules)
+        var out: [QueuedMessage] = []
         var seen = Set<String>()
         for notice in notices {
-            let id = Self.webhookID(notice)
-            guard seen.insert(id).inserted else { continue }
-            out.append((notice.type, id, Payload.body(notice, message: render(notice, with: rules))))
+            let m = message(notice, to: rules.endpoints(for: notice.type), rules: rules)
+            guard seen.insert(m.webhookID).inserted else { continue }
+            out.append(m)
         }
         return (out, refused)
     }

@@ -1,0 +1,29 @@
+/// Where the engine keeps its decision state: the backend seam for deciding.
+///
+/// The engine holds the state in memory and hands the backend what it decided, one
+/// checkpoint at a time; the backend loads it back at start. `Store` (SQLite) implements
+/// it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend seam":
+/// - `write` is atomic: the rows, the messages, the cursors and the rejects of one
+///   checkpoint are all durable, or none is (a reject may be kept twice, never lost);
+/// - reads see every checkpoint written before them;
+/// - a message already queued (same webhook id and endpoint) is never queued again, and
+///   only a message really queued replaces older ones.
+///
+/// Calls come from one thread at a time (the engine's decision pass, or its checkpoint
+/// writer; never both at once for `write`).
+public protocol StateStore: AnyObject, Sendable {
+    /// Every position, every open line (without its customer) and every open purchase
+    /// order, as the last checkpoint holds them; `prepare` sees each line before it is
+    /// loaded. Zones are interned in `calendar`.
+    func readWorkingSet(calendar: DayCalendar, preparing prepare: (inout OrderLine) -> Void) throws -> WorkingSet
+    /// The stored lines among `keys`, open or closed, without their customers.
+    func readLines(_ keys: [LineKey], calendar: DayCalendar) throws -> [OrderLine]
+    /// The customers of the stored lines among `keys`.
+    func readCustomers(of keys: [LineKey]) throws -> [LineKey: Customer]
+    /// Every followed file's cursor.
+    func loadCursors() throws -> [FileCursor]
+    /// Forgets the cursors of files that are gone.
+    func forget(_ ids: [FileID]) throws
+    /// Writes one checkpoint in one transaction.
+    func write(_ checkpoint: StoredCheckpoint) throws -> StoredCheckpoint.Timing
+}
