@@ -1,6 +1,5 @@
 import BackorderCore
 import Engine
-import Store
 import Inbox
 
 /// The whole configuration, validated. See `config/backorderd.toml` for every key.

@@ -3,7 +3,6 @@ import Engine
 import Delivery
 import Foundation
 import Inbox
-import Store
 import TOMLKit
 
 /// Reads and validates a TOML configuration, collecting every problem before it gives up.

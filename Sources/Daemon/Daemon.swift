@@ -114,7 +114,7 @@ public enum Daemon {
 
     /// The HTTP listeners the configuration asks for (`[metrics]`, `[http]`), and the
     /// gauge refresher behind `/metrics` when either serves it.
-    static func listeners(_ config: Config, store: Store, metrics: DaemonMetrics, deliveries: DeliveryWindow,
+    static func listeners(_ config: Config, store: any OutboxStore, metrics: DaemonMetrics, deliveries: DeliveryWindow,
                           removed: RemovedEndpointService, logger: Logger) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let names = config.endpoints.map(\.name)

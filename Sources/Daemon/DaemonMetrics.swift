@@ -2,7 +2,6 @@ import BackorderCore
 import Foundation
 import Metrics
 import Prometheus
-import Store
 
 /// The daemon's metrics, through swift-metrics, exposed as Prometheus text at
 /// `http://metrics.listen/metrics` when `metrics.listen` is set.

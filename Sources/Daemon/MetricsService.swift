@@ -3,16 +3,15 @@ import Foundation
 import Logging
 import Prometheus
 import ServiceLifecycle
-import Store
 
 /// Refreshes the queue gauges every few seconds while `/metrics` is served (by
 /// `[metrics] listen`, `[http] listen`, or both).
 public final class MetricsService: Service, @unchecked Sendable {
     private let metrics: DaemonMetrics
-    private let store: Store
+    private let store: any OutboxStore
     private let endpoints: [String]
 
-    public init(metrics: DaemonMetrics, store: Store, endpoints: [String]) {
+    public init(metrics: DaemonMetrics, store: any OutboxStore, endpoints: [String]) {
         self.metrics = metrics
         self.store = store
         self.endpoints = endpoints

@@ -1,7 +1,6 @@
 import BackorderCore
 import Foundation
 import Logging
-import Store
 
 /// Looks once a minute (and at start) for messages queued for endpoints the running
 /// configuration no longer names, tells the operator, and after
@@ -9,7 +8,7 @@ import Store
 /// `dead-letters requeue --to ENDPOINT` moves to another endpoint. The decisions are
 /// `RemovedEndpoints`'; this only reads the store and carries them out.
 public final class RemovedEndpointService: @unchecked Sendable {
-    private let store: Store
+    private let store: any OutboxStore
     /// The endpoints configured now.
     private let configured: @Sendable () -> Set<String>
     private let grace: Span
@@ -24,7 +23,7 @@ public final class RemovedEndpointService: @unchecked Sendable {
     /// review, and how many (for the status page, which should not scan the queue).
     public var stranded: [String: Int] { lock.withLock { last } }
 
-    public init(store: Store, configured: @escaping @Sendable () -> Set<String>, grace: Span, logger: Logger,
+    public init(store: any OutboxStore, configured: @escaping @Sendable () -> Set<String>, grace: Span, logger: Logger,
                 now: @escaping @Sendable () -> Instant) {
         self.store = store
         self.configured = configured

@@ -1,19 +1,18 @@
 import BackorderCore
 import Logging
-import Store
 
 /// Prunes delivered and superseded messages older than `state.retain_delivered`, a few
 /// hundred per transaction, once a minute; dead letters stay until a person acts. Keeps
 /// the state file from growing without bound.
 public final class RetentionService: @unchecked Sendable {
-    private let store: Store
+    private let store: any OutboxStore
     private let keep: Span
     private let logger: Logger
     private let now: @Sendable () -> Instant
     public static let period: Duration = .seconds(60)
     static let perTransaction = 500
 
-    public init(store: Store, keep: Span, logger: Logger, now: @escaping @Sendable () -> Instant) {
+    public init(store: any OutboxStore, keep: Span, logger: Logger, now: @escaping @Sendable () -> Instant) {
         self.store = store
         self.keep = keep
         self.logger = logger

@@ -1,13 +1,12 @@
 import BackorderCore
 import Foundation
 import Prometheus
-import Store
 
 /// Answers the `[http]` listener's requests: the status pages and `/metrics`, each
 /// after the bearer token when one is configured. Read-only: every page is a read
 /// transaction on a reader connection beside the daemon's writer.
 struct StatusHandler: PageHandler {
-    let store: Store
+    let store: any OutboxStore
     let deliveries: DeliveryWindow
     let registry: PrometheusCollectorRegistry
     let token: BearerToken?

@@ -1,6 +1,5 @@
 import BackorderCore
 import Foundation
-import Store
 
 /// The status page's HTML, as pure functions of what the state and the daemon's
 /// counters say: no I/O here (`StatusHandler` reads, these render).

@@ -75,11 +75,3 @@ final class RejectLog: @unchecked Sendable {
         }
     }
 }
-
-/// A refused line as the status page lists it: where and why, never its content.
-public struct RecentReject: Sendable, Equatable {
-    public var at: String
-    public var file: String
-    public var line: Int
-    public var reason: String
-}

@@ -2,7 +2,7 @@ import BackorderCore
 import Foundation
 import GRDB
 
-extension Store: OutboxQueue {
+extension Store: OutboxStore {
     public func claim(endpoint: String, now: Instant, limit: Int, leaseUntil: Instant) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         return try writer.write { db in try claim(endpoint: endpoint, now: now, limit: limit, leaseUntil: leaseUntil, db) }
@@ -178,7 +178,7 @@ extension Store {
     /// Dead letters, oldest first; with a filter, those it matches. With `newest`, only
     /// the newest that many (still oldest first). Walks the dead letters' own index,
     /// never the whole outbox.
-    public func deadLetters(matching filter: DeadLetterFilter = DeadLetterFilter(), newest: Int? = nil) throws -> [DeadLetter] {
+    public func deadLetters(matching filter: DeadLetterFilter, newest: Int?) throws -> [DeadLetter] {
         let (clause, arguments) = filter.sql(ids: nil)
         return try writer.read { db in
             let select = """
@@ -194,7 +194,7 @@ extension Store {
     }
 
     /// How many dead letters the filter matches.
-    public func countDeadLetters(matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> Int {
+    public func countDeadLetters(matching filter: DeadLetterFilter) throws -> Int {
         let (clause, arguments) = filter.sql(ids: nil)
         return try writer.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox INDEXED BY outbox_dead WHERE state = 'dead'\(clause)",
@@ -207,8 +207,8 @@ extension Store {
     /// dead letters requeued.
     /// With `to`, they move to that endpoint (a renamed one); a message that endpoint
     /// already has (the same webhook id) stays where it is and is not returned.
-    public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter(),
-                                   now: Instant, to: String? = nil) throws -> [DeadLetter] {
+    public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter,
+                                   now: Instant, to: String?) throws -> [DeadLetter] {
         let (clause, arguments) = filter.sql(ids: ids)
         return try writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
@@ -263,7 +263,7 @@ extension Store {
 
     /// Deletes dead letters for good: those with the given webhook ids (nil: any) that
     /// the filter matches. Returns the dead letters purged.
-    public func purgeDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> [DeadLetter] {
+    public func purgeDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter) throws -> [DeadLetter] {
         let found = try deadLetters(matching: filter).filter { ids.map(Set.init)?.contains($0.webhookID) ?? true }
         let (clause, arguments) = filter.sql(ids: ids)
         try writer.write { db in
@@ -273,20 +273,7 @@ extension Store {
     }
 }
 
-/// Which dead letters a command acts on: by endpoint, by message type, made since a time.
-public struct DeadLetterFilter: Sendable, Equatable {
-    public var endpoint: String?
-    public var type: String?
-    public var since: Instant?
-
-    public init(endpoint: String? = nil, type: String? = nil, since: Instant? = nil) {
-        self.endpoint = endpoint
-        self.type = type
-        self.since = since
-    }
-
-    public var isEmpty: Bool { endpoint == nil && type == nil && since == nil }
-
+extension DeadLetterFilter {
     /// The filter (and the ids, if any) as ` AND …` conditions with their arguments.
     func sql(ids: [String]?) -> (String, StatementArguments) {
         var clause = ""

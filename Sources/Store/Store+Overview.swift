@@ -5,7 +5,7 @@ import GRDB
 extension Store {
     /// The status page's front, from a reader connection (the daemon goes on writing).
     /// `endpoints` are the configured ones, listed even when they have no message yet.
-    public func overview(endpoints configured: [String], positions limit: Int = 10) throws -> Overview {
+    public func overview(endpoints configured: [String], positions limit: Int) throws -> Overview {
         try writer.read { db in
             var names = configured
             for e in try String.fetchAll(db, sql: "SELECT endpoint FROM endpoint_state ORDER BY endpoint") where !names.contains(e) {
@@ -71,11 +71,11 @@ extension Store {
     }
 
     /// The last lines refused, newest first: file, line number and reason.
-    public func recentRejects(limit: Int = 10) -> [RecentReject] { rejects.tail(limit: limit) }
+    public func recentRejects(limit: Int) -> [RecentReject] { rejects.tail(limit: limit) }
 
     /// What the status page's search box finds for a text: the order of that id, the
     /// orders of a customer id, the order a webhook id was about — each through an index.
-    public func searchOrders(_ text: String, endpoints configured: [String], limit: Int = 50) throws -> [String] {
+    public func searchOrders(_ text: String, endpoints configured: [String], limit: Int) throws -> [String] {
         try writer.read { db in
             var found: [String] = []
             func add(_ ids: [String]) { for id in ids where !found.contains(id) { found.append(id) } }

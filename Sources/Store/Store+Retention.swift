@@ -7,7 +7,7 @@ extension Store {
     /// touched. Messages are numbered in the order they were made, so the cut is found
     /// by a binary search on the row id and the delete walks the oldest rows only.
     @discardableResult
-    public func pruneDelivered(before: Instant, limit: Int = 500) throws -> Int {
+    public func pruneDelivered(before: Instant, limit: Int) throws -> Int {
         try writer.write { db in
             guard let lowest = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM outbox"),
                   let highest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM outbox") else { return 0 }

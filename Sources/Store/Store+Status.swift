@@ -4,7 +4,7 @@ import GRDB
 
 extension Store {
     /// A consistent snapshot for `status`; safe to call while the daemon runs.
-    public func status(endpoints configured: [String] = [], limit: Int = 50) throws -> StatusReport {
+    public func status(endpoints configured: [String], limit: Int) throws -> StatusReport {
         try writer.read { db in
             var lines: [String: Int] = ["waiting": 0, "ready": 0, "fulfilled": 0, "cancelled": 0]
             var next: Int64?

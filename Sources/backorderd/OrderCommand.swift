@@ -1,7 +1,6 @@
 import ArgumentParser
 import Daemon
 import Foundation
-import Store
 
 /// `backorderd order ID`: what support staff need when a customer asks about an order.
 struct OrderCommand: ParsableCommand {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Daemon
 import Foundation
-import Store
 
 /// `backorderd status`: open backorders, stock waiting, queue depth, dead letters, files.
 struct StatusCommand: ParsableCommand {

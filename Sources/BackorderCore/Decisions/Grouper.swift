@@ -7,7 +7,7 @@ public struct Grouper: Sendable {
         self.cancelLink = cancelLink
     }
 
-    public func group(_ events: [Event], in ws: WorkingSet) -> [Notice] {
+    public func group(_ events: [Event], in ws: borrowing WorkingSet) -> [Notice] {
         struct OrderNews {
             var firstIndex: Int
             var at: Instant
@@ -35,9 +35,9 @@ public struct Grouper: Sendable {
             news[e.orderID!]!.at = max(news[e.orderID!]!.at, e.at)
         }
         var out: [(Int, Int, Notice)] = []
-        // No closure here captures the working set: a closure copies it into its context
-        // (a retain and a release of each of its tables), which cost more than the
-        // grouping itself. The helpers take it as an argument instead.
+        // The working set is `borrowing` here and in the helpers: a closure that copied
+        // it into its context (a retain and a release of each of its tables) cost more
+        // than the grouping itself, and the compiler now refuses any such copy.
         for (order, n) in news {
             var rank = 0
             func add(_ event: EventType, _ lines: [NoticeLine], remaining: [NoticeLine] = [], seed: String, cancel: Bool,
@@ -103,18 +103,18 @@ public struct Grouper: Sendable {
     }
 
     /// The keys among `keys` whose line has `status`, sorted.
-    private static func keys(_ keys: some Sequence<LineKey>, _ status: LineStatus, in ws: WorkingSet) -> [LineKey] {
+    private static func keys(_ keys: some Sequence<LineKey>, _ status: LineStatus, in ws: borrowing WorkingSet) -> [LineKey] {
         var out: [LineKey] = []
         for k in keys where ws.line(k)?.status == status { out.append(k) }
         return out.sorted()
     }
 
     /// The line a message takes its customer from: its first.
-    private static func owner(_ order: String, _ lines: [NoticeLine], _ ws: WorkingSet) -> OrderLine? {
+    private static func owner(_ order: String, _ lines: [NoticeLine], _ ws: borrowing WorkingSet) -> OrderLine? {
         lines.first.flatMap { ws.line(LineKey(order: order, line: $0.line)) }
     }
 
-    private func noticeLines(_ keys: [LineKey], _ ws: WorkingSet, expected: Expected) -> [NoticeLine] {
+    private func noticeLines(_ keys: [LineKey], _ ws: borrowing WorkingSet, expected: Expected) -> [NoticeLine] {
         var out: [NoticeLine] = []
         out.reserveCapacity(keys.count)
         for k in keys {

@@ -1,7 +1,3 @@
-import BackorderCore
-import Foundation
-import GRDB
-
 /// What `backorderd status` shows: the state of lines, stock, queue and files.
 public struct StatusReport: Codable, Sendable {
     public struct Position: Codable, Sendable {
@@ -14,6 +10,15 @@ public struct StatusReport: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case sku, location, onHand = "on_hand", reserved, waitingLines = "waiting_lines", waitingQty = "waiting_qty"
+        }
+
+        public init(sku: String, location: String, onHand: Int64, reserved: Int64, waitingLines: Int64, waitingQty: Int64) {
+            self.sku = sku
+            self.location = location
+            self.onHand = onHand
+            self.reserved = reserved
+            self.waitingLines = waitingLines
+            self.waitingQty = waitingQty
         }
     }
 
@@ -32,6 +37,18 @@ public struct StatusReport: Codable, Sendable {
             case name, pending, inFlight = "in_flight", delivered, dead, superseded, breaker, lastError = "last_error",
                  lastErrorAt = "last_error_at"
         }
+
+        public init(name: String, pending: Int, inFlight: Int, delivered: Int, dead: Int, superseded: Int, breaker: String, lastError: String?, lastErrorAt: String?) {
+            self.name = name
+            self.pending = pending
+            self.inFlight = inFlight
+            self.delivered = delivered
+            self.dead = dead
+            self.superseded = superseded
+            self.breaker = breaker
+            self.lastError = lastError
+            self.lastErrorAt = lastErrorAt
+        }
     }
 
     public struct File: Codable, Sendable {
@@ -41,6 +58,13 @@ public struct StatusReport: Codable, Sendable {
         public var updatedAt: String
 
         enum CodingKeys: String, CodingKey { case name, offset, lines, updatedAt = "updated_at" }
+
+        public init(name: String, offset: Int64, lines: Int64, updatedAt: String) {
+            self.name = name
+            self.offset = offset
+            self.lines = lines
+            self.updatedAt = updatedAt
+        }
     }
 
     public var lines: [String: Int]
@@ -52,5 +76,14 @@ public struct StatusReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case lines, waiting, endpoints, deadLetters = "dead_letters", files, nextDeadline = "next_deadline"
+    }
+
+    public init(lines: [String: Int], waiting: [Position], endpoints: [Endpoint], deadLetters: Int, files: [File], nextDeadline: String?) {
+        self.lines = lines
+        self.waiting = waiting
+        self.endpoints = endpoints
+        self.deadLetters = deadLetters
+        self.files = files
+        self.nextDeadline = nextDeadline
     }
 }

@@ -1,7 +1,3 @@
-import BackorderCore
-import Foundation
-import GRDB
-
 /// A message that gave up, for `backorderd dead-letters list`.
 public struct DeadLetter: Sendable, Equatable, Codable {
     public var webhookID: String

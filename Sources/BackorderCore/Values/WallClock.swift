@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import BackorderCore
 
 extension Instant {
     /// The wall clock, the one every part of the daemon reads: at the edges only, never

@@ -107,7 +107,7 @@ public struct Decider: Sendable {
 
     /// Refuses a record whose counts would leave the bounds positions are kept in
     /// (`QuantityLimit`). Reads only; the record's own quantities were bounded when read.
-    func checkBounds(_ record: Record, in ws: WorkingSet) throws(RecordError) {
+    func checkBounds(_ record: Record, in ws: borrowing WorkingSet) throws(RecordError) {
         let limit = QuantityLimit.position
         switch record {
         case .stock(let s):
@@ -284,7 +284,7 @@ public struct Decider: Sendable {
         ws.setTail(row, t)
     }
 
-    private static func waitingUnits(_ key: PositionKey, _ ws: WorkingSet) -> Int64 {
+    private static func waitingUnits(_ key: PositionKey, _ ws: borrowing WorkingSet) -> Int64 {
         ws.waitingRows(of: key).reduce(0) { min($0 + ws.qty(at: $1), QuantityLimit.position) }
     }
 
