@@ -5,7 +5,7 @@
 #      ("O9999" before "O10000"), no stock and no purchase order;
 #   2. a purchase order for all of them, and 10,000 more at the same instant, which
 #      fall in the middle of the list behind it: the worst shape, each line re-projects
-#      the lines after it (minutes of CPU, decided in slices of Store.decideBudget);
+#      the lines after it (minutes of CPU, decided in slices of Engine.decideBudget);
 #   3. every LAUNCH_EVERY seconds 10,000 more, later, and stock that readies 2,000;
 # every message is delivered to a local receiver. Prints the largest gap between two
 # WATCHDOG=1 pings (systemd kills at 30 s) and exits 1 when it reached 30 s or the

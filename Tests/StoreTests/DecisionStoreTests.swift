@@ -23,7 +23,7 @@ import Testing
     }
 
     /// Feeds steps the daemon's way: a batch per record through `ingest` (checkpoints by
-    /// the store's policy), the clock's pass at each tick, a flush at the end.
+    /// the engine's policy), the clock's pass at each tick, a flush at the end.
     static func ingest(_ steps: [Script.Step], into store: DecidingStore, flush: Bool = true, firstLine: Int64 = 1) throws {
         var line: Int64 = firstLine - 1
         for step in steps {

@@ -32,8 +32,8 @@ public struct Notice: Equatable, Sendable {
 public struct CustomerNotice: Equatable, Sendable {
     public var order: String
     /// The customer of the notice's first line; nil when the line's customer is not in
-    /// memory (written at an earlier checkpoint) until the store reads it back
-    /// (`Store.withCustomers`) — before anything renders the notice.
+    /// memory (written at an earlier checkpoint) until the engine reads it back
+    /// (`Engine.withCustomers`) — before anything renders the notice.
     public var customer: Customer?
     public var lines: [NoticeLine]
     public var remaining: [NoticeLine]
