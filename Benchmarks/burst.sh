@@ -3,7 +3,7 @@
 # ready at once. Times from dropping the file until all 50,000 messages are queued
 # (outbox rows committed), with one endpoint subscribed to backorder.ready, and prints
 # the rendering cost per message from the daemon's own checkpoint lines.
-# usage: Benchmarks/burst.sh [ORDERS] [SKUS]
+# usage: [BIN=path] Benchmarks/burst.sh [ORDERS] [SKUS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 orders=${1:-50000}

@@ -23,8 +23,9 @@ public enum Daemon {
         try ensureInbox(config.inbox.directory)
         let lock = try StateLock(directory: config.stateDirectory)
         defer { withExtendedLifetime(lock) {} }
+        let decisionRules = try rules(config)  // templates first: a broken one fails before the state is touched
         let store = try openStore(config, logger: logger)
-        let engine = Engine(store: store, rules: try rules(config), checkpoints: config.checkpoints, logger: logger)
+        let engine = Engine(store: store, rules: decisionRules, checkpoints: config.checkpoints, logger: logger)
         let loading = ContinuousClock.now
         let loaded: (positions: Int, lines: Int, restocks: Int)
         do {

@@ -1,8 +1,8 @@
 import BackorderCore
 
-/// Everything one checkpoint writes in one transaction: the changed rows, the messages
-/// decided, each file's cursor and the refused lines — so the state file always holds a
-/// state that matches its cursors. Taken out of the `Engine` whole; the decision pass
+/// Everything decided since the last checkpoint, before its messages are rendered: the
+/// changed rows, the messages decided, each file's cursor and the refused lines — so the state file always holds a
+/// state that matches its cursors. Taken out of the `EngineState` whole; the decision pass
 /// goes on while a `CheckpointWriter` writes it.
 struct Checkpoint: Sendable {
     var rows: RowChanges

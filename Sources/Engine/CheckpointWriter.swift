@@ -5,7 +5,7 @@ import Dispatch
 /// the decision pass decides the next batches while SQLite writes the last ones — on
 /// the other core. At most one write is in flight: the next checkpoint first `join`s it.
 ///
-/// The seam for another checkpoint store: it only runs the `write` it is given.
+/// It only runs the `write` it is given (the engine's, which hands the result to its `StateStore`).
 final class CheckpointWriter: @unchecked Sendable {
     /// How the write in flight ended.
     enum Ending {

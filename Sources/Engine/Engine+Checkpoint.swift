@@ -82,11 +82,13 @@ extension Engine {
         // Before this checkpoint's rows are written: a notice's customer is the one its
         // line had when decided, as the checkpoints before this one stored it.
         let notices = try withCustomers(cp.notices, rules: rules)
-        let renderStart = ContinuousClock.now
-        let messages = queued(notices, rules: rules)
-        let rendering = ContinuousClock.now - renderStart
+        let customersRead = ContinuousClock.now
+        var rendering = Duration.zero
+        let messages = queued(notices, rules: rules, rendering: &rendering)
+        let made = ContinuousClock.now - customersRead
         let timing = try store.write(StoredCheckpoint(rows: cp.rows, messages: messages, cursors: Array(cp.cursors.values),
                                                       rejects: cp.rejects, now: cp.now))
+        let committed = ContinuousClock.now
         // Told once committed: a checkpoint that fails goes again with the next, and its
         // notices must not be told twice.
         for m in messages {
@@ -97,9 +99,9 @@ extension Engine {
         logger.debug("checkpoint", metadata: ["records": "\(cp.records)", "messages": "\(notices.count)",
                                               "positions": "\(cp.rows.positions.count)", "lines": "\(cp.rows.lines.count)",
                                               "purchase_orders": "\(cp.rows.restocks.count)",
-                                              "ms": "\((ContinuousClock.now - started).milliseconds)",
-                                              "rows_ms": "\(timing.rows.milliseconds)",
-                                              "queue_ms": "\(timing.queue.milliseconds)",
+                                              "ms": "\((committed - started).milliseconds)",
+                                              "rows_ms": "\((customersRead - started + timing.rows).milliseconds)",
+                                              "queue_ms": "\((made + timing.queue).milliseconds)",
                                               "render_us": "\(rendering.microseconds)",
                                               "commit_ms": "\(timing.commit.milliseconds)", "cpu_ms": "\(cpu() - cpu0)"])
         onCheckpoint?(notices, cp.decided)

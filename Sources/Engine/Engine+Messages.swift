@@ -16,29 +16,37 @@ extension Engine {
     }
 
     /// The messages to queue for `notices`: each rendered once, with its id and the
-    /// endpoints that take it (a notice no endpoint takes is left out).
-    func queued(_ notices: [Notice], rules: Rules) -> [QueuedMessage] {
+    /// endpoints that take it (a notice no endpoint takes is left out). Adds the time
+    /// spent in the templates to `rendering`.
+    func queued(_ notices: [Notice], rules: Rules, rendering: inout Duration) -> [QueuedMessage] {
         var out: [QueuedMessage] = []
         out.reserveCapacity(notices.count)
         for notice in notices {
             let endpoints = rules.endpoints(for: notice.type)
             guard !endpoints.isEmpty else { continue }
-            out.append(message(notice, to: endpoints, rules: rules))
+            out.append(message(notice, to: endpoints, rules: rules, rendering: &rendering))
         }
         return out
     }
 
     /// One notice as the message queued for `endpoints`.
     func message(_ notice: Notice, to endpoints: [String], rules: Rules) -> QueuedMessage {
+        var rendering = Duration.zero
+        return message(notice, to: endpoints, rules: rules, rendering: &rendering)
+    }
+
+    func message(_ notice: Notice, to endpoints: [String], rules: Rules, rendering: inout Duration) -> QueuedMessage {
         var zone: String? = nil
         var customer = false
         if case .customer(let c) = notice.content {
             customer = true
             zone = c.recipient.timezone
         }
+        let start = ContinuousClock.now
+        let body = Payload.body(notice, message: render(notice, with: rules))
+        rendering += ContinuousClock.now - start
         return QueuedMessage(webhookID: Self.webhookID(notice), type: notice.type, orderKey: notice.orderKey,
-                             lineKeys: notice.lineKeys, zone: zone, isCustomerMessage: customer,
-                             body: Payload.body(notice, message: render(notice, with: rules)), endpoints: endpoints)
+                             lineKeys: notice.lineKeys, zone: zone, isCustomerMessage: customer, body: body, endpoints: endpoints)
     }
 
     /// A notice's message text; a template that fails (the configuration check renders

@@ -32,9 +32,8 @@ extension Engine {
         var out: [QueuedMessage] = []
         var seen = Set<String>()
         for notice in notices {
-            let m = message(notice, to: rules.endpoints(for: notice.type), rules: rules)
-            guard seen.insert(m.webhookID).inserted else { continue }
-            out.append(m)
+            guard seen.insert(Self.webhookID(notice)).inserted else { continue }
+            out.append(message(notice, to: rules.endpoints(for: notice.type), rules: rules))
         }
         return (out, refused)
     }

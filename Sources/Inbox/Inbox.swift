@@ -214,7 +214,7 @@ public final class Inbox: @unchecked Sendable {
         }
     }
 
-    /// Applies what is new in one file. Returns false when the store failed and the
+    /// Applies what is new in one file. Returns false when the sink failed and the
     /// file must be tried again later.
     private func process(_ name: String) -> Bool {
         let path = settings.directory + "/" + name
@@ -283,7 +283,7 @@ public final class Inbox: @unchecked Sendable {
                 _counters.rejected += result.rejects.count
                 _counters.batches += 1
             }
-            // A batch the store cut short (out of time) comes back without its tail
+            // A batch the engine cut short (out of time) comes back without its tail
             // fingerprint: take it here, from the open file.
             t.cursor = committed.tailHash == nil ? ((try? reader.fingerprint(committed, fd: fd)) ?? committed) : committed
             onLoop()  // each committed batch is progress: a long file does not starve the watchdog

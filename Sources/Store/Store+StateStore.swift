@@ -42,8 +42,10 @@ extension Store: StateStore {
         }
     }
 
+    /// On the writer's connection, as when it was read inside the checkpoint's transaction:
+    /// a checkpoint never waits for a reader slot the pages hold.
     public func readCustomers(of keys: [LineKey]) throws -> [LineKey: Customer] {
-        try writer.read { db in
+        try writer.writeWithoutTransaction { db in
             let st = try db.cachedStatement(sql: "SELECT \(Self.customerColumns) FROM order_line WHERE order_id = ? AND line = ?")
             var out: [LineKey: Customer] = [:]
             for key in keys where out[key] == nil {

@@ -8,8 +8,8 @@ import Logging
 
 /// The daemon's state on SQLite: one database (WAL) in the state directory, plus
 /// `rejected.jsonl` beside it. Storage only — it decides nothing: it implements the
-/// backend seam (`StateStore` for the engine, `OutboxQueue` for the dispatcher) and the
-/// support reads. Every SQL statement of the project lives in this module.
+/// backend seam (`StateStore` for the engine, `OutboxStore` for the dispatcher, the
+/// pages and the support commands). Every SQL statement of the project lives in this module.
 ///
 /// The directory is created `0700` and its files `0600`: they hold customers' contact
 /// details.

@@ -47,8 +47,8 @@ public struct CustomerNotice: Equatable, Sendable {
         self.cancelURL = cancelURL
     }
 
-    /// The customer to address. Renderers use this; it is empty only when the store could
-    /// not read the customer back, which it logs (`customer_missing`).
+    /// The customer to address. Renderers use this; it is empty only when the engine could
+    /// not read the customer back from the store, which it logs (`customer_missing`).
     public var recipient: Customer { customer ?? Customer(id: "") }
 }
 

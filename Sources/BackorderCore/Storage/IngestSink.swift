@@ -1,4 +1,4 @@
-/// Where the inbox hands its batches: the store, in the daemon.
+/// Where the inbox hands its batches: the engine, in the daemon.
 ///
 /// Calls are synchronous and come from the inbox's own thread. `apply` decides the
 /// batch, or throws and decides nothing; it returns the cursor it reached, and the inbox

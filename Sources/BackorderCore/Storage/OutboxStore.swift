@@ -3,7 +3,8 @@
 /// implements it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend
 /// seam": a message is claimed by one worker at a time (a lease); per order and endpoint,
 /// a message is never handed out while an earlier one is pending or in flight; what
-/// `record` is given is committed in one transaction; reads never block writes.
+/// `record` is given is committed in one transaction; the reads of the pages and the support
+/// commands never hold up the daemon's writes.
 public protocol OutboxStore: OutboxQueue {
     /// Remembers an endpoint's circuit breaker state, for the pages.
     func setBreaker(endpoint: String, state: String, at: Instant) throws

@@ -2,7 +2,8 @@
 /// as given by the backend.
 public struct QueuedMessage: Sendable, Equatable {
     public var webhookID: String
-    public var type: EventType
+    /// Fixed: `replaces` and `wholeOrder` follow from it.
+    public let type: EventType
     /// What orders delivery: the order id, or `stock:SKU@LOCATION`.
     public var orderKey: String
     /// The lines it speaks for (`order/line`).

@@ -9,8 +9,10 @@
 /// - a message already queued (same webhook id and endpoint) is never queued again, and
 ///   only a message really queued replaces older ones.
 ///
-/// Calls come from one thread at a time (the engine's decision pass, or its checkpoint
-/// writer; never both at once for `write`).
+/// Calls come from several threads and may overlap: `readWorkingSet` and `readLines` from
+/// the deciding thread, `readCustomers` and `write` from the checkpoint writer's thread
+/// (one write at a time, and `readCustomers` before its `write`), `loadCursors` and
+/// `forget` from the inbox's thread. Only `write` changes the state tables.
 public protocol StateStore: AnyObject, Sendable {
     /// Every position, every open line (without its customer) and every open purchase
     /// order, as the last checkpoint holds them; `prepare` sees each line before it is
