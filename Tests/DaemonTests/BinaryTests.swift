@@ -1,5 +1,6 @@
 import BackorderCore
 import Foundation
+import GRDB
 import Store
 import TestSupport
 import Testing
@@ -332,6 +333,9 @@ extension BinaryTests {
         kill(first.processIdentifier, SIGTERM)
         try await eventually("stopped") { !first.isRunning }
         #expect(FileManager.default.fileExists(atPath: state + "/backorderd.state-id"))
+        // A backup of the one file: its WAL folded in first (the daemon's last connection
+        // usually does it as it closes, but not if the process ends before it lets go).
+        try await DatabaseQueue(path: db).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         let saved = try Data(contentsOf: URL(fileURLWithPath: db))
 
         func start(_ name: String) async throws -> (code: Int32, log: String) {
