@@ -59,7 +59,7 @@ public final class DaemonMetrics: @unchecked Sendable {
         timer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
-    func queue(_ overview: Overview) {
+    func queue(_ overview: StatusReport) {
         for e in overview.endpoints {
             Metrics.Gauge(label: "backorderd_queue_depth", dimensions: [("endpoint", e.name)], factory: factory).record(e.pending + e.inFlight)
             Metrics.Gauge(label: "backorderd_dead_letters", dimensions: [("endpoint", e.name)], factory: factory).record(e.dead)

@@ -22,7 +22,7 @@ public final class MetricsService: Service, @unchecked Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     // The status page's indexed reads, not `status`'s scans of every line and message.
-                    if let o = try? self.store.overview(endpoints: self.endpoints, positions: 0) { self.metrics.queue(o) }
+                    if let o = try? self.store.report(endpoints: self.endpoints, positions: 0, scope: .indexed) { self.metrics.queue(o) }
                     try? await Task.sleep(for: .seconds(5))
                 }
             }

@@ -124,7 +124,7 @@ struct StatusHandler: PageHandler {
 /// The last overview read, reused while it is younger than `maxAge`.
 final class OverviewSnapshots: @unchecked Sendable {
     struct Snapshot {
-        var overview: Overview
+        var overview: StatusReport
         var rejects: [RecentReject]
         var fileSizes: [String: Int64]
         var at: Instant

@@ -5,7 +5,7 @@ import Foundation
 /// counters say: no I/O here (`StatusHandler` reads, these render).
 enum StatusPages {
     /// `/`: health at a glance.
-    static func overview(_ o: Overview, deliveries: [String: DeliveryWindow.Summary], rejects: [RecentReject],
+    static func overview(_ o: StatusReport, deliveries: [String: DeliveryWindow.Summary], rejects: [RecentReject],
                          fileSizes: [String: Int64], now: Instant,
                          removed: (names: Set<String>, grace: Span, configOption: String),
                          version: String) -> String {

@@ -28,7 +28,7 @@ import Testing
         func read(_ at: Instant) throws -> Instant {
             try snapshots.current(at: at) {
                 reads += 1
-                return OverviewSnapshots.Snapshot(overview: Overview(endpoints: [], deadLetters: reads, linesWaiting: 0, files: [], waiting: []),
+                return OverviewSnapshots.Snapshot(overview: StatusReport(endpoints: [], deadLetters: reads, linesWaiting: 0, files: [], waiting: []),
                                                   rejects: [], fileSizes: [:], at: at)
             }.at
         }

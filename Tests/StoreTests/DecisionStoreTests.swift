@@ -101,10 +101,35 @@ import Testing
                 let stillReady = Set(try cut.allLines().filter { $0.status == .ready }.map { "\($0.key.order)/\($0.key.line)" })
                 #expect(try stillReady.isSubset(of: readyLines(one)) && stillReady.isSubset(of: readyLines(cut)),
                         "every line that is ready was told so, however batched")
+                try Self.expectOneTruth(cut, lines: cut.allLines())
             } catch {
                 Issue.record(error)
             }
         }
+    }
+
+    /// The page's report (index figures only) and `status`'s (everything) say the same
+    /// wherever both speak, and agree with the lines themselves.
+    static func expectOneTruth(_ s: DecidingStore, lines: [OrderLine]) throws {
+        let names = subscriptions.map(\.endpoint)
+        let page = try s.store.report(endpoints: names, positions: 1_000, scope: .indexed)
+        let full = try s.store.report(endpoints: names, positions: 1_000, scope: .full)
+        let waiting = lines.filter { $0.status == .waiting }
+        #expect(page.linesWaiting == waiting.count && full.lines?["waiting"] == waiting.count)
+        #expect(full.lines?["ready"] == lines.filter { $0.status == .ready }.count)
+        #expect(page.waiting == full.waiting)
+        #expect(page.waiting.reduce(0) { $0 + $1.waitingLines } == Int64(waiting.count))
+        #expect(page.waiting.reduce(0) { $0 + $1.waitingUnits } == waiting.reduce(0) { $0 + $1.qty })
+        #expect(page.deadLetters == full.deadLetters && page.files == full.files)
+        let rows = try outbox(s)
+        for (p, f) in zip(page.endpoints, full.endpoints) {
+            #expect(p.name == f.name && p.pending == f.pending && p.inFlight == f.inFlight && p.dead == f.dead)
+            #expect(p.delivered == nil && f.delivered == 0)
+            #expect(f.pending == rows.filter { $0.endpoint == f.name && $0.state == "pending" }.count)
+            #expect(f.superseded == rows.filter { $0.endpoint == f.name && $0.state == "superseded" }.count)
+        }
+        #expect(page.endpoints.map(\.name) == full.endpoints.map(\.name))
+        #expect(full.nextDeadline == waiting.compactMap(\.deadline).min())
     }
 
     @Test func checkpointPlacementNeverChangesADecision() async throws {

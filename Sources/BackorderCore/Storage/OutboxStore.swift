@@ -10,8 +10,8 @@ public protocol OutboxStore: OutboxQueue {
     func setBreaker(endpoint: String, state: String, at: Instant) throws
 
     // The pages and `status`.
-    func overview(endpoints configured: [String], positions limit: Int) throws -> Overview
-    func status(endpoints configured: [String], limit: Int) throws -> StatusReport
+    /// The state at one moment, for the page, `/metrics` and `status` (`StatusReport`).
+    func report(endpoints configured: [String], positions limit: Int, scope: StatusReport.Scope) throws -> StatusReport
     func orderStory(_ order: String, endpoints: [String]) throws -> OrderStory?
     func message(_ webhookID: String) throws -> [MessageRecord]
     func searchOrders(_ text: String, endpoints configured: [String], limit: Int) throws -> [String]
@@ -34,10 +34,14 @@ public protocol OutboxStore: OutboxQueue {
 
 /// The defaults of the reads, in one place.
 extension OutboxStore {
-    public func overview(endpoints configured: [String]) throws -> Overview {
-        try overview(endpoints: configured, positions: 10)
+    /// The page's front: the ten positions with the most lines waiting.
+    public func overview(endpoints configured: [String]) throws -> StatusReport {
+        try report(endpoints: configured, positions: 10, scope: .indexed)
     }
-    public func status(endpoints configured: [String] = []) throws -> StatusReport { try status(endpoints: configured, limit: 50) }
+    /// `backorderd status`: everything, fifty positions.
+    public func status(endpoints configured: [String] = []) throws -> StatusReport {
+        try report(endpoints: configured, positions: 50, scope: .full)
+    }
     public func searchOrders(_ text: String, endpoints configured: [String]) throws -> [String] {
         try searchOrders(text, endpoints: configured, limit: 50)
     }
