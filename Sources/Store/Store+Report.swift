@@ -27,7 +27,7 @@ extension Store {
             }
             var endpoints: [StatusReport.Endpoint] = []
             for name in names {
-                // Each count walks one partial index: pending and dead messages of the endpoint.
+                // Each count walks one partial index: the pending and the in-flight messages of the endpoint.
                 let pending = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_pending WHERE endpoint = ? AND state = 'pending'", [name])
                 let inFlight = try count("SELECT COUNT(*) FROM outbox INDEXED BY outbox_in_flight WHERE state = 'in_flight' AND endpoint = ?", [name])
                 let oldest = try Int64.fetchOne(db, sql: """

@@ -83,6 +83,11 @@ final class NotifyListener: @unchecked Sendable {
         let endpoints = try #require(json["endpoints"] as? [[String: Any]])
         #expect(endpoints.first?["delivered"] as? Int == 1)
         #expect((json["files"] as? [[String: Any]])?.first?["lines"] as? Int == 2)
+        // The keys scripts read, as they have always been.
+        #expect(Set(json.keys) == ["lines", "waiting", "endpoints", "dead_letters", "files"], "\(json.keys)")
+        #expect(Set(endpoints.first?.keys.map { $0 } ?? []) == ["name", "pending", "in_flight", "delivered", "dead", "superseded", "breaker"])
+        #expect(Set((json["files"] as? [[String: Any]])?.first?.keys.map { $0 } ?? []) == ["name", "offset", "lines", "updated_at"])
+        #expect(Set((json["lines"] as? [String: Int])?.keys.map { $0 } ?? []) == ["waiting", "ready", "fulfilled", "cancelled"])
 
         // Prometheus text, with the counters moved by what just happened.
         let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)

@@ -2,7 +2,7 @@
 /// page, `/metrics` and `backorderd status`, each of which renders it its own way.
 ///
 /// Read in one read transaction. `Scope.indexed` takes only figures an index gives (the
-/// page and `/metrics`: they cost the same with 100,000 messages as with ten);
+/// page and `/metrics`: their cost grows with the live queue, never with the history);
 /// `Scope.full` adds the counts that walk the history — lines by status, messages
 /// delivered and superseded per endpoint — and the next deadline.
 public struct StatusReport: Sendable, Equatable {
@@ -82,8 +82,9 @@ public struct StatusReport: Sendable, Equatable {
         }
     }
 
-    /// The configured endpoints first, in their order, then any other that has messages
-    /// or a breaker state.
+    /// The configured endpoints first, in their order, then any other with a breaker
+    /// state or dead letters — and, in `Scope.full`, any other with messages at all.
+    /// (The page adds those with messages waiting from its removed-endpoint review.)
     public var endpoints: [Endpoint]
     public var deadLetters: Int
     public var linesWaiting: Int

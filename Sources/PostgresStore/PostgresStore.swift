@@ -1,0 +1,152 @@
+import BackorderCore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// The daemon's state on PostgreSQL: the same tables as the SQLite backend, behind the
+/// same seam (`StateStore`). Storage only — it decides nothing. Every SQL statement of
+/// this backend lives in this module.
+///
+/// The seam's calls are synchronous and come from the daemon's own threads (the inbox,
+/// the checkpoint writer), never from an event loop: each waits for its query on a
+/// connection of its own — one for the checkpoint writer's transaction, one for the
+/// reads of the deciding thread — so a checkpoint never waits behind a read.
+public final class PostgresStore: @unchecked Sendable {
+    public let url: PostgresURL
+    let calendar: DayCalendar
+    let logger: Logger
+    /// The checkpoint's transaction and the customer read-back (the writer's thread).
+    let writer: Session
+    /// The deciding thread's reads: the state at start, late copies of closed lines, cursors.
+    let reader: Session
+
+    /// Opens two connections to `url`, brings the schema up to date under a lock, and
+    /// refuses a schema newer than this binary knows.
+    public init(url: PostgresURL, password: String? = nil, calendar: DayCalendar = DayCalendar(),
+                logger: Logger = Logger(label: "backorderd.postgres")) throws {
+        self.url = url
+        self.calendar = calendar
+        self.logger = logger
+        writer = try Session.connect(url, password: password, id: 1, logger: logger)
+        do {
+            reader = try Session.connect(url, password: password, id: 2, logger: logger)
+        } catch {
+            writer.close()
+            throw error
+        }
+        do {
+            try PostgresSchema.migrate(writer)
+        } catch {
+            writer.close()
+            reader.close()
+            throw error
+        }
+    }
+
+    deinit {
+        writer.close()
+        reader.close()
+    }
+
+    /// One connection, used by one thread at a time (a lock makes sure).
+    final class Session: @unchecked Sendable {
+        let connection: PostgresConnection
+        let logger: Logger
+        private let lock = NSLock()
+
+        init(connection: PostgresConnection, logger: Logger) {
+            self.connection = connection
+            self.logger = logger
+        }
+
+        static func connect(_ url: PostgresURL, password: String?, id: Int, logger: Logger) throws -> Session {
+            let tls: PostgresConnection.Configuration.TLS
+            switch url.tls {
+            case .disable:
+                tls = .disable
+            case .prefer, .require:
+                var c = TLSConfiguration.makeClientConfiguration()
+                c.certificateVerification = .none  // libpq's meaning: encrypted, the server not verified
+                let context = try NIOSSLContext(configuration: c)
+                tls = url.tls == .prefer ? .prefer(context) : .require(context)
+            case .verifyFull:
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: password,
+                                                          database: url.database, tls: tls)
+            config.options.connectTimeout = .seconds(10)
+            do {
+                let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
+                                                                 id: id, logger: logger).wait()
+                return Session(connection: connection, logger: logger)
+            } catch {
+                throw PostgresStoreError.connect(url, error)
+            }
+        }
+
+        /// Runs one statement and collects its rows.
+        @discardableResult
+        func query(_ q: PostgresQuery) throws -> PostgresQueryResult {
+            try lock.withLock { try Tx(connection: connection, logger: logger).query(q) }
+        }
+
+        /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+        func transaction<T>(_ body: (Tx) throws -> T) throws -> T {
+            try lock.withLock {
+                let tx = Tx(connection: connection, logger: logger)
+                try tx.query("BEGIN")
+                do {
+                    let out = try body(tx)
+                    try tx.query("COMMIT")
+                    return out
+                } catch {
+                    _ = try? tx.query("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+
+        func close() { try? connection.close().wait() }
+    }
+}
+
+/// The connection inside a transaction (or a single statement), its session's lock held.
+struct Tx {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    @discardableResult
+    func query(_ q: PostgresQuery) throws -> PostgresQueryResult { try connection.query(q, logger: logger).wait() }
+}
+
+/// What went wrong with the PostgreSQL backend, in an operator's words.
+public enum PostgresStoreError: Error, CustomStringConvertible {
+    case connect(PostgresURL, any Error)
+    case newerSchema(Int, known: Int)
+
+    public var description: String {
+        switch self {
+        case .connect(let url, let error):
+            return "cannot connect to \(url.description): \(Self.words(error))"
+        case .newerSchema(let found, let known):
+            return "the PostgreSQL state is at schema version \(found), newer than this backorderd knows (\(known)): "
+                + "run the release that wrote it, or a newer one"
+        }
+    }
+
+    /// The server's message, or what the connection said, without the library's wrapping.
+    static func words(_ error: any Error) -> String {
+        if let e = error as? PSQLError {
+            if let message = e.serverInfo?[.message] {
+                let code = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return message + code
+            }
+            if let underlying = e.underlying { return "\(underlying)" }
+            return "\(e.code)"
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,164 @@
+import BackorderCore
+import Engine
+import Foundation
+import GRDB
+import PostgresNIO
+@testable import PostgresStore
+import PropertyBased
+@testable import Store
+import TestSupport
+import Testing
+
+/// The PostgreSQL backend against the SQLite one, on a real server (a throwaway cluster,
+/// `PostgresServer`): the same records decided by the same engine give the same state
+/// and the same messages — ids, bodies, and what replaced what — whichever stores them.
+@Suite struct PostgresParityTests {
+    static func postgres(_ name: String = "t") throws -> PostgresStore {
+        let server = try PostgresServer.shared.get()
+        return try PostgresStore(url: PostgresURL(parsing: try server.database(name)), calendar: DecisionStoreTests.policy.calendar)
+    }
+
+    static func engine(on store: any StateStore, checkpoints: CheckpointPolicy = CheckpointPolicy()) -> Engine {
+        Engine(store: store, decider: Decider(policy: DecisionStoreTests.policy),
+               grouper: Grouper(cancelLink: "https://shop.example.com/orders/{{order}}/cancel"),
+               subscriptions: DecisionStoreTests.subscriptions, checkpoints: checkpoints)
+    }
+
+    /// Everything the backend keeps of the decisions, as comparable text, in key order.
+    static func dump(_ pg: PostgresStore) throws -> [String] {
+        func rows(_ sql: String) throws -> [String] {
+            try pg.reader.query(PostgresQuery(unsafeSQL: sql)).map { row in
+                row.makeRandomAccess().map { cell -> String in
+                    if cell.bytes == nil { return "NULL" }
+                    if let i = try? cell.decode(Int64.self) { return String(i) }
+                    return (try? cell.decode(String.self)) ?? "?"
+                }.joined(separator: "|")
+            }
+        }
+        return try rows("""
+            SELECT sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks, updated_at
+            FROM position ORDER BY sku, location
+            """)
+            + rows("""
+            SELECT order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status, customer_id, customer_name,
+                customer_email, customer_phone, customer_locale, customer_timezone, projected_at, ready_at, long_wait_sent,
+                deadline_at, updated_at FROM order_line ORDER BY order_id, line
+            """)
+            + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
+            + rows("""
+            SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
+                o.created_at, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
+            """)
+            + rows(#"SELECT name, "offset", line FROM inbox_file ORDER BY name"#)
+    }
+
+    static func dump(_ s: Store) throws -> [String] {
+        func rows(_ sql: String) throws -> [String] {
+            try s.writer.read { db in
+                try GRDB.Row.fetchAll(db, sql: sql).map { row in
+                    row.databaseValues.map { v -> String in
+                        switch v.storage {
+                        case .null: "NULL"
+                        case .int64(let i): String(i)
+                        case .string(let t): t
+                        case .blob(let d): String(decoding: d, as: UTF8.self)
+                        case .double(let d): String(d)
+                        }
+                    }.joined(separator: "|")
+                }
+            }
+        }
+        return try rows("""
+            SELECT sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks, updated_at
+            FROM position ORDER BY sku, location
+            """)
+            + rows("""
+            SELECT order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status, customer_id, customer_name,
+                customer_email, customer_phone, customer_locale, customer_timezone, projected_at, ready_at, long_wait_sent,
+                deadline_at, updated_at FROM order_line ORDER BY order_id, line
+            """)
+            + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
+            + rows("""
+            SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
+                o.created_at, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
+            """)
+            + rows("SELECT name, offset, line FROM inbox_file ORDER BY name")
+    }
+
+    /// The first row that differs (SQLite's, then PostgreSQL's), or nil: a short failure
+    /// message instead of two whole dumps.
+    static func difference(_ a: [String], _ b: [String]) -> String? {
+        if let d = zip(a, b).first(where: { $0 != $1 }) { return "SQLite:   \(d.0)\nPostgres: \(d.1)" }
+        return a.count == b.count ? nil : "SQLite has \(a.count) rows, PostgreSQL \(b.count)"
+    }
+
+    @Test func randomStreamsGiveTheSameStateAndMessagesOnBothBackends() async throws {
+        let gen = zip(Gen.int(in: 0...100_000).array(of: 1...60), Gen.int(in: 0...60).array(of: 0...20))
+        await propertyCheck(count: 25, input: gen) { codes, cutList in
+            do {
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: Set(cutList), into: sqlite)
+                let pg = try Self.postgres()
+                try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
+                let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
+                #expect(Self.difference(a, b) == nil)
+            } catch {
+                Issue.record(error)
+            }
+        }
+    }
+
+    @Test func aRestartOnPostgresLoadsWhatTheCheckpointWroteAndDecidesOnTheSame() throws {
+        // Half the stream, a new engine on the same database (a restart), the other half:
+        // the same as the whole stream on SQLite at once.
+        let steps = Script.steps(Array(stride(from: 7, to: 700_000, by: 9_973)), dates: true)
+        let root = TempDirectory()
+        let sqlite = try DecisionStoreTests.store(root, "sqlite")
+        try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+        let server = try PostgresServer.shared.get()
+        let url = try PostgresURL(parsing: try server.database("restart"))
+        let half = steps.count / 2
+        do {
+            let first = try PostgresStore(url: url, calendar: DecisionStoreTests.policy.calendar)
+            try DecisionStoreTests.run(Array(steps[..<half]), cuts: [], engine: Self.engine(on: first))
+        }
+        let second = try PostgresStore(url: url, calendar: DecisionStoreTests.policy.calendar)
+        let engine = Self.engine(on: second)
+        #expect(try engine.loadState().positions > 0)
+        try DecisionStoreTests.run(Array(steps[half...]), cuts: [], engine: engine)
+        // The cursors differ (the second run counts its lines from 1 again); the rest must not.
+        let a = try Self.dump(sqlite.store).dropLast(), b = try Self.dump(second).dropLast()
+        #expect(Self.difference(Array(a), Array(b)) == nil)
+    }
+
+    @Test func theSchemaIsMigratedOnceAndANewerOneIsRefused() throws {
+        let server = try PostgresServer.shared.get()
+        let url = try PostgresURL(parsing: try server.database("schema"))
+        let first = try PostgresStore(url: url)
+        _ = try PostgresStore(url: url)  // a second start: nothing to do
+        #expect(try first.reader.query("SELECT version FROM schema_version ORDER BY version").map { try $0.decode(Int.self) }
+                == PostgresSchema.versions.map(\.version))
+        try first.reader.query("INSERT INTO schema_version (version) VALUES (999)")
+        #expect { try PostgresStore(url: url) } throws: { "\($0)".contains("schema version 999, newer than this backorderd knows") }
+    }
+
+    @Test func aURLWithAPasswordIsRefusedWithTheWayToGiveIt() throws {
+        #expect(throws: PostgresURLError.self) { try PostgresURL(parsing: "postgresql://u:secret@db/backorderd") }
+        #expect { try PostgresURL(parsing: "postgresql://u:secret@db/backorderd") } throws: {
+            "\($0)".contains("password_credential") && !"\($0)".contains("secret")
+        }
+        #expect { try PostgresURL(parsing: "postgresql://u@db/x?sslmode=maybe") } throws: { "\($0)".contains("verify-full") }
+        #expect { try PostgresURL(parsing: "mysql://u@db/x") } throws: { "\($0)".contains("postgresql://USER@HOST") }
+        #expect(try PostgresURL(parsing: "postgresql://backorderd@db.internal/backorderd") ==
+                PostgresURL(user: "backorderd", host: "db.internal", port: 5432, database: "backorderd", tls: .verifyFull))
+    }
+
+    @Test func anUnreachableServerIsSaidInAnOperatorsWords() throws {
+        let port = try PostgresServer.shared.get().port + 1
+        #expect { try PostgresStore(url: PostgresURL(parsing: "postgresql://u@127.0.0.1:\(port)/x?sslmode=disable")) } throws: {
+            "\($0)".hasPrefix("cannot connect to postgresql://u@127.0.0.1:\(port)/x")
+        }
+    }
+}
