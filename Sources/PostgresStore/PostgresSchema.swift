@@ -4,9 +4,11 @@ import PostgresNIO
 /// in one transaction under an advisory lock (two daemons starting together migrate
 /// once). A database at a version this binary does not know is refused.
 ///
-/// The tables are the SQLite backend's, column for column (times in milliseconds, dates
-/// in `Moment.raw`), with keys compared byte for byte (`COLLATE "C"`) as SQLite compares
-/// them, whatever the database's locale: orders and listings come out the same.
+/// The tables are the SQLite backend's (times in milliseconds, dates in `Moment.raw`),
+/// with keys and the names listings sort by compared byte for byte (`COLLATE "C"`), as
+/// SQLite compares them, whatever the database's locale; bodies are `text` (JSON, always
+/// UTF-8), and rejects are a table instead of `rejected.jsonl` (without the raw line yet).
+/// Needs PostgreSQL 13 or later (`gen_random_uuid`), and a UTF-8 database.
 enum PostgresSchema {
     /// Taken for the migration's transaction: "backorderd" on a phone keypad, more or less.
     static let lock: Int64 = 2_267_673_773
@@ -38,7 +40,7 @@ enum PostgresSchema {
                 po text COLLATE "C" NOT NULL,
                 sku text COLLATE "C" NOT NULL,
                 location text COLLATE "C" NOT NULL,
-                quantity bigint NOT NULL,
+                quantity bigint NOT NULL CHECK (quantity > 0),
                 expected_at bigint NOT NULL,
                 status text NOT NULL CHECK (status IN ('open', 'received', 'cancelled')),
                 updated_at bigint NOT NULL,
@@ -72,15 +74,14 @@ enum PostgresSchema {
             )
             """,
             "CREATE INDEX order_line_waiting ON order_line (sku, location, ordered_at, order_id, line) WHERE status = 'waiting'",
-            "CREATE INDEX order_line_open ON order_line (order_id, line) WHERE status IN ('waiting', 'ready')",
             "CREATE INDEX order_line_customer ON order_line (customer_id)",
             """
             CREATE TABLE inbox_file (
                 device bigint NOT NULL,
                 inode bigint NOT NULL,
-                name text NOT NULL,
-                "offset" bigint NOT NULL,
-                line bigint NOT NULL,
+                name text COLLATE "C" NOT NULL,
+                "offset" bigint NOT NULL CHECK ("offset" >= 0),
+                line bigint NOT NULL CHECK (line >= 0),
                 head_length bigint NOT NULL DEFAULT 0,
                 head_hash bigint NOT NULL DEFAULT 0,
                 tail_hash bigint,
@@ -120,7 +121,8 @@ enum PostgresSchema {
             """,
             // Bodies apart, as in SQLite: the dispatcher updates each row twice an attempt.
             "CREATE TABLE outbox_body (id bigint PRIMARY KEY REFERENCES outbox (id) ON DELETE CASCADE, body text NOT NULL)",
-            "CREATE INDEX outbox_pending ON outbox (endpoint, next_attempt_at, id) WHERE state = 'pending'",
+            "CREATE INDEX outbox_pending ON outbox (endpoint, id) WHERE state = 'pending'",
+            "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
             "CREATE INDEX outbox_order ON outbox (endpoint, order_key, id)",
             "CREATE INDEX outbox_in_flight ON outbox (lease_until) WHERE state = 'in_flight'",
             "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead'",
@@ -151,8 +153,17 @@ enum PostgresSchema {
     /// Brings the schema up to date, once, however many daemons start together.
     static func migrate(_ session: PostgresStore.Session) throws {
         try session.transaction { tx in
+            let (version, encoding) = try tx.query("SELECT current_setting('server_version_num')::int, current_setting('server_encoding')")
+                .first!.decode((Int, String).self)
+            guard version >= 130_000 else { throw PostgresStoreError.unsupported("PostgreSQL \(version / 10_000) is too old: backorderd needs 13 or later") }
+            guard encoding == "UTF8" else {
+                throw PostgresStoreError.unsupported("the database's encoding is \(encoding): create it with ENCODING 'UTF8' (names and messages are UTF-8)")
+            }
             try tx.query("SELECT pg_advisory_xact_lock(\(lock))")
-            try tx.query("CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            // Asked before it is made: a role that may not create tables starts on a migrated database.
+            if try tx.query("SELECT to_regclass('schema_version') IS NULL").first!.decode(Bool.self) {
+                try tx.query("CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+            }
             let current = try tx.query("SELECT COALESCE(MAX(version), 0) FROM schema_version").first?.decode(Int.self) ?? 0
             guard current <= known else { throw PostgresStoreError.newerSchema(current, known: known) }
             for v in versions where v.version > current {

@@ -131,6 +131,14 @@ extension PostgresStore: StateStore {
 
     // MARK: - Rows
 
+    /// A key as the database compares it: its UTF-8 bytes (Swift's `==` on strings takes
+    /// two spellings of "é" for one; the database and the working set do not).
+    static func bytes(_ parts: String...) -> [UInt8] {
+        var out: [UInt8] = []
+        for p in parts { out += p.utf8; out.append(0) }
+        return out
+    }
+
     /// The last of each key: a checkpoint that failed goes again with the next, and a row
     /// changed in both is written once, as it stands.
     static func lastOfEach<T, K: Hashable>(_ items: [T], key: (T) -> K) -> [T] {
@@ -141,7 +149,7 @@ extension PostgresStore: StateStore {
     }
 
     func saveRows(_ rows: RowChanges, _ tx: Tx) throws {
-        let positions = Self.lastOfEach(rows.positions) { $0.key }
+        let positions = Self.lastOfEach(rows.positions) { Self.bytes($0.key.sku, $0.key.location) }
         if !positions.isEmpty {
             try tx.query(PostgresQuery(unsafeSQL: """
                 INSERT INTO position (sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines,
@@ -159,16 +167,17 @@ extension PostgresStore: StateStore {
         }
         // A line changed twice keeps the customer the earlier change carried when the
         // later one carries none (the row is written with it, as SQLite's two writes do).
-        var merged: [LineKey: OrderLine] = [:]
-        var order: [LineKey] = []
+        var merged: [[UInt8]: OrderLine] = [:]
+        var order: [[UInt8]] = []
         for l in rows.lines {
-            if let earlier = merged[l.key] {
+            let key = Self.bytes(l.key.order, l.key.line)
+            if let earlier = merged[key] {
                 var l = l
                 if l.customer == nil { l.customer = earlier.customer }
-                merged[l.key] = l
+                merged[key] = l
             } else {
-                merged[l.key] = l
-                order.append(l.key)
+                merged[key] = l
+                order.append(key)
             }
         }
         let lines = order.map { merged[$0]! }
@@ -211,7 +220,7 @@ extension PostgresStore: StateStore {
                 WHERE o.order_id = u.order_id AND o.line = u.line
                 """, binds: Self.binds(Self.lineBinds(without))))
         }
-        let restocks = Self.lastOfEach(rows.restocks) { $0.key }
+        let restocks = Self.lastOfEach(rows.restocks) { Self.bytes($0.key.po, $0.key.position.sku, $0.key.position.location) }
         if !restocks.isEmpty {
             try tx.query(PostgresQuery(unsafeSQL: """
                 INSERT INTO restock (po, sku, location, quantity, expected_at, status, updated_at)
@@ -282,18 +291,21 @@ extension PostgresStore: StateStore {
             }
         }
         guard !ids.isEmpty else { return }
-        // Rows inserted in the order given (ids rise with it); a duplicate of a queued
-        // message, here or earlier, inserts nothing.
+        // Ids taken first and given in the order of the messages: the order per order and
+        // endpoint (and what replaces what) is the order they were decided in. A duplicate
+        // of a queued message, here or earlier, inserts nothing (its id is not used).
+        let rowIDs = try tx.query(PostgresQuery(unsafeSQL: "SELECT nextval('outbox_id_seq') FROM generate_series(1, \(ids.count))"))
+            .map { try $0.decode(Int64.self) }.sorted()
         let inserted = try tx.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO outbox (webhook_id, endpoint, order_key, type, line_keys, audience, zone, created_at, next_attempt_at)
-            SELECT w, e, o, t, l, a, z, $8, $8
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-                WITH ORDINALITY AS u(w, e, o, t, l, a, z, i)
-            ORDER BY i
+            INSERT INTO outbox (id, webhook_id, endpoint, order_key, type, line_keys, audience, zone, created_at, next_attempt_at)
+            SELECT n, w, e, o, t, l, a, z, $9, $9
+            FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                AS u(n, w, e, o, t, l, a, z)
+            ORDER BY n
             ON CONFLICT (webhook_id, endpoint) DO NOTHING
             RETURNING id, webhook_id, endpoint
-            """, binds: Self.binds([.text(ids), .text(endpoints), .text(orders), .text(types), .text(lineKeys), .text(audiences),
-                                    .optionalText(zones), .scalar(now.milliseconds)])))
+            """, binds: Self.binds([.int(rowIDs), .text(ids), .text(endpoints), .text(orders), .text(types), .text(lineKeys),
+                                    .text(audiences), .optionalText(zones), .scalar(now.milliseconds)])))
         guard inserted.count > 0 else { return }
         var firstRow: [String: Int] = [:]  // webhook id + endpoint → the first row asking for it
         for k in ids.indices where firstRow[ids[k] + "\u{1F}" + endpoints[k]] == nil { firstRow[ids[k] + "\u{1F}" + endpoints[k]] = k }
@@ -334,7 +346,7 @@ extension PostgresStore: StateStore {
                     AND (n.whole OR string_to_array(old.line_keys, chr(31)) <@ string_to_array(n.lines, chr(31)))
                 ORDER BY old.id, n.id
             ) s
-            WHERE o.id = s.id
+            WHERE o.id = s.id AND o.state = 'pending'
             """, binds: Self.binds([.int(sIDs), .text(sTypes), .text(sReplaces), .bool(sWhole), .text(sLines), .text(sEndpoints),
                                     .text(sOrders)])))
     }

@@ -12,8 +12,9 @@ import PostgresNIO
 ///
 /// The seam's calls are synchronous and come from the daemon's own threads (the inbox,
 /// the checkpoint writer), never from an event loop: each waits for its query on a
-/// connection of its own — one for the checkpoint writer's transaction, one for the
-/// reads of the deciding thread — so a checkpoint never waits behind a read.
+/// connection of its own — the writer's for the checkpoint's transaction and the
+/// customer read-back, the reader's for the deciding thread's reads and the inbox's
+/// cursors — so a checkpoint never waits behind a read.
 public final class PostgresStore: @unchecked Sendable {
     public let url: PostgresURL
     let calendar: DayCalendar
@@ -51,18 +52,32 @@ public final class PostgresStore: @unchecked Sendable {
         reader.close()
     }
 
-    /// One connection, used by one thread at a time (a lock makes sure).
+    /// One connection, used by one thread at a time (a lock makes sure), opened again
+    /// when it was lost (a server restart, a failover, an idle timeout on the way): the
+    /// call that found it lost fails, and the next one — a checkpoint goes again with the
+    /// next — runs on a new connection.
     final class Session: @unchecked Sendable {
-        let connection: PostgresConnection
+        private var connection: PostgresConnection
         let logger: Logger
+        private let url: PostgresURL
+        private let password: String?
+        private let id: Int
         private let lock = NSLock()
 
-        init(connection: PostgresConnection, logger: Logger) {
+        private init(connection: PostgresConnection, url: PostgresURL, password: String?, id: Int, logger: Logger) {
             self.connection = connection
+            self.url = url
+            self.password = password
+            self.id = id
             self.logger = logger
         }
 
         static func connect(_ url: PostgresURL, password: String?, id: Int, logger: Logger) throws -> Session {
+            Session(connection: try open(url, password: password, id: id, logger: logger), url: url, password: password, id: id,
+                    logger: logger)
+        }
+
+        private static func open(_ url: PostgresURL, password: String?, id: Int, logger: Logger) throws -> PostgresConnection {
             let tls: PostgresConnection.Configuration.TLS
             switch url.tls {
             case .disable:
@@ -78,25 +93,39 @@ public final class PostgresStore: @unchecked Sendable {
             var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: password,
                                                           database: url.database, tls: tls)
             config.options.connectTimeout = .seconds(10)
+            // Text as UTF-8 whatever the role's default; no statement, and no transaction
+            // left open, outlives a minute (a frozen daemon's locks are let go).
+            config.options.additionalStartupParameters = [
+                ("client_encoding", "UTF8"), ("statement_timeout", "60000"), ("idle_in_transaction_session_timeout", "60000"),
+                ("application_name", "backorderd"),
+            ]
             do {
-                let connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
-                                                                 id: id, logger: logger).wait()
-                return Session(connection: connection, logger: logger)
+                return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
+                                                      id: id, logger: logger).wait()
             } catch {
                 throw PostgresStoreError.connect(url, error)
             }
         }
 
+        /// The connection, opened again if it was lost. Call holding `lock`.
+        private func live() throws -> Tx {
+            if connection.isClosed {
+                logger.warning("postgres_reconnect", metadata: ["url": "\(url.description)", "connection": "\(id)"])
+                connection = try Self.open(url, password: password, id: id, logger: logger)
+            }
+            return Tx(connection: connection, logger: logger)
+        }
+
         /// Runs one statement and collects its rows.
         @discardableResult
         func query(_ q: PostgresQuery) throws -> PostgresQueryResult {
-            try lock.withLock { try Tx(connection: connection, logger: logger).query(q) }
+            try lock.withLock { try live().query(q) }
         }
 
         /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
         func transaction<T>(_ body: (Tx) throws -> T) throws -> T {
             try lock.withLock {
-                let tx = Tx(connection: connection, logger: logger)
+                let tx = try live()
                 try tx.query("BEGIN")
                 do {
                     let out = try body(tx)
@@ -109,7 +138,7 @@ public final class PostgresStore: @unchecked Sendable {
             }
         }
 
-        func close() { try? connection.close().wait() }
+        func close() { lock.withLock { _ = try? connection.close().wait() } }
     }
 }
 
@@ -118,14 +147,26 @@ struct Tx {
     let connection: PostgresConnection
     let logger: Logger
 
+    /// Runs one statement; a failure says the server's words (postgres-nio's own
+    /// description hides them).
     @discardableResult
-    func query(_ q: PostgresQuery) throws -> PostgresQueryResult { try connection.query(q, logger: logger).wait() }
+    func query(_ q: PostgresQuery) throws -> PostgresQueryResult {
+        do {
+            return try connection.query(q, logger: logger).wait()
+        } catch {
+            throw PostgresStoreError.server(PostgresStoreError.words(error))
+        }
+    }
 }
 
 /// What went wrong with the PostgreSQL backend, in an operator's words.
 public enum PostgresStoreError: Error, CustomStringConvertible {
     case connect(PostgresURL, any Error)
     case newerSchema(Int, known: Int)
+    case unsupported(String)
+    /// A statement failed: the server's message and SQLSTATE (never the detail, which
+    /// may quote a customer's data).
+    case server(String)
 
     public var description: String {
         switch self {
@@ -134,6 +175,10 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
         case .newerSchema(let found, let known):
             return "the PostgreSQL state is at schema version \(found), newer than this backorderd knows (\(known)): "
                 + "run the release that wrote it, or a newer one"
+        case .unsupported(let why):
+            return why
+        case .server(let words):
+            return "PostgreSQL: " + words
         }
     }
 

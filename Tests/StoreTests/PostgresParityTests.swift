@@ -25,7 +25,7 @@ import Testing
     }
 
     /// Everything the backend keeps of the decisions, as comparable text, in key order.
-    static func dump(_ pg: PostgresStore) throws -> [String] {
+    static func dump(_ pg: PostgresStore, queuedAt: Bool = true) throws -> [String] {
         func rows(_ sql: String) throws -> [String] {
             try pg.reader.query(PostgresQuery(unsafeSQL: sql)).map { row in
                 row.makeRandomAccess().map { cell -> String in
@@ -47,12 +47,12 @@ import Testing
             + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
             + rows("""
             SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
-                o.created_at, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
+                \(queuedAt ? "o.created_at" : "0"), b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
             """)
             + rows(#"SELECT name, "offset", line FROM inbox_file ORDER BY name"#)
     }
 
-    static func dump(_ s: Store) throws -> [String] {
+    static func dump(_ s: Store, queuedAt: Bool = true) throws -> [String] {
         func rows(_ sql: String) throws -> [String] {
             try s.writer.read { db in
                 try GRDB.Row.fetchAll(db, sql: sql).map { row in
@@ -80,7 +80,7 @@ import Testing
             + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
             + rows("""
             SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
-                o.created_at, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
+                \(queuedAt ? "o.created_at" : "0"), b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
             """)
             + rows("SELECT name, offset, line FROM inbox_file ORDER BY name")
     }
@@ -103,7 +103,8 @@ import Testing
                 let pg = try Self.postgres()
                 try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
                 let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
-                #expect(Self.difference(a, b) == nil)
+                let d = Self.difference(a, b)
+        #expect(d == nil, "\(d ?? "")")
             } catch {
                 Issue.record(error)
             }
@@ -130,7 +131,77 @@ import Testing
         try DecisionStoreTests.run(Array(steps[half...]), cuts: [], engine: engine)
         // The cursors differ (the second run counts its lines from 1 again); the rest must not.
         let a = try Self.dump(sqlite.store).dropLast(), b = try Self.dump(second).dropLast()
-        #expect(Self.difference(Array(a), Array(b)) == nil)
+        let d = Self.difference(Array(a), Array(b))
+        #expect(d == nil, "\(d ?? "")")
+    }
+
+    /// Names that an array literal or a comparison could mangle: quotes, backslashes,
+    /// braces, commas, the word NULL, and "é" spelled two ways (canonically equivalent:
+    /// whatever the engine makes of them, both backends must store the same).
+    static let awkwardSteps: [Script.Step] = {
+        let nfc = "Caf\u{E9}", nfd = "Cafe\u{301}"
+        var steps: [Script.Step] = []
+        for (i, name) in [nfc, nfd].enumerated() {
+            let key = PositionKey(sku: name, location: "store, \"main\"")
+            steps.append(.record(.backorder(BackorderLine(
+                order: name + "-1", line: "1", key: key, qty: 1, orderedAt: .instant(Script.t0), promisedAt: .instant(Script.t0 + .days(2)),
+                customer: Customer(id: "C\(i)", name: "\"Ann\\\" {x}, NULL \(name)", email: "NULL", phone: nil, timezone: "Europe/Paris")))))
+            steps.append(.record(.stock(StockChange(key: key, kind: .onHand(1)))))
+        }
+        steps.append(.tick(Script.t0 + .days(30)))
+        return steps
+    }()
+
+    @Test func awkwardNamesAreStoredByteForByteAsSQLiteStoresThem() throws {
+        let root = TempDirectory()
+        let sqlite = try DecisionStoreTests.store(root, "sqlite")
+        try DecisionStoreTests.run(Self.awkwardSteps, cuts: [], into: sqlite)
+        let pg = try Self.postgres()
+        try DecisionStoreTests.run(Self.awkwardSteps, cuts: [], engine: Self.engine(on: pg))
+        let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
+        let d = Self.difference(a, b)
+        #expect(d == nil, "\(d ?? "")")
+        #expect(a.contains { $0.contains("\"Ann\\\" {x}, NULL") }, "the name as written")
+    }
+
+    /// A checkpoint that fails (here a trigger) goes again with the next, merged: rows
+    /// changed in both written once as they stand, nothing lost — as on SQLite, where
+    /// nothing failed.
+    @Test func aFailedCheckpointGoesAgainMergedWithTheNext() throws {
+        let steps = Script.steps(Array(stride(from: 11, to: 400_000, by: 7_919)), dates: true)
+        let root = TempDirectory()
+        let sqlite = try DecisionStoreTests.store(root, "sqlite")
+        try DecisionStoreTests.ingest(steps, into: sqlite)
+        let pg = try Self.postgres()
+        for sql in ["CREATE TABLE fail_now (x int)", "INSERT INTO fail_now VALUES (1)",
+                    """
+                    CREATE FUNCTION fail_cursor() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF EXISTS (SELECT 1 FROM fail_now) THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$
+                    """,
+                    "CREATE TRIGGER fail_cursor BEFORE INSERT OR UPDATE ON inbox_file FOR EACH ROW EXECUTE FUNCTION fail_cursor()"] {
+            try pg.reader.query(PostgresQuery(unsafeSQL: sql))
+        }
+        let engine = Self.engine(on: pg, checkpoints: CheckpointPolicy(records: 5, interval: .hours(1)))
+        var line: Int64 = 0
+        for (i, step) in steps.enumerated() {
+            if i == steps.count / 2 {
+                #expect(try pg.reader.query("SELECT COUNT(*) FROM order_line").first?.decode(Int64.self) == 0, "every checkpoint so far failed")
+                try pg.reader.query("DELETE FROM fail_now")  // the disk has room again
+            }
+            switch step {
+            case .record(let r):
+                line += 1
+                _ = try engine.ingest(IngestBatch(cursor: FileCursor(id: FileID(device: 1, inode: 1), name: "f.jsonl", offset: line, line: line),
+                                                  records: [LocatedRecord(line: line, record: r)], readAt: Script.t0))
+            case .tick(let now):
+                _ = try? engine.tick(now: now)  // written at once: fails while the trigger does
+            }
+        }
+        try engine.flush(now: Script.t0)
+        // A message is queued when its checkpoint is written: those that waited for the
+        // failure to pass carry a later time, by design; everything else is the same.
+        let d = Self.difference(try Self.dump(sqlite.store, queuedAt: false), try Self.dump(pg, queuedAt: false))
+        #expect(d == nil, "\(d ?? "")")
     }
 
     @Test func theSchemaIsMigratedOnceAndANewerOneIsRefused() throws {

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// One cluster per test process (`shared`), stopped when the process ends.
 public final class PostgresServer: @unchecked Sendable {
-    public let port: Int
+    public private(set) var port = 0
     public let directory: String
     public let user: String
     private let bin: String
@@ -25,7 +25,8 @@ public final class PostgresServer: @unchecked Sendable {
     static func binDirectory() throws -> String {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
-        guard let v = versions.last, FileManager.default.isExecutableFile(atPath: "\(root)/\(v)/bin/initdb") else {
+            .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/initdb") }
+        guard let v = versions.last else {
             throw PostgresServerError("no PostgreSQL server under \(root): run scripts/deps.sh --test (Debian's postgresql)")
         }
         return "\(root)/\(v)/bin"
@@ -46,11 +47,21 @@ public final class PostgresServer: @unchecked Sendable {
         }
         Self.stopOrphans()
         try "\(getpid())".write(toFile: directory + "/owner.pid", atomically: true, encoding: .utf8)
-        port = try Self.freePort()
         try run(bin + "/initdb", ["-D", directory + "/data", "-A", "trust", "-U", user, "--no-sync", "-E", "UTF8", "--locale=C"])
-        let options = "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='' -c fsync=off " +
-                      "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "start"])
+        // A free port can be taken by another process before the server binds it: try again.
+        var attempt = 0
+        while true {
+            let port = try Self.freePort()
+            let options = "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='' -c fsync=off " +
+                          "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            do {
+                try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "start"])
+                self.port = port
+                break
+            } catch where attempt < 3 {
+                attempt += 1
+            }
+        }
         atexit_stop.append(self)
     }
 

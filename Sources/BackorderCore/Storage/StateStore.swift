@@ -1,8 +1,8 @@
 /// Where the engine keeps its decision state: the backend seam for deciding.
 ///
 /// The engine holds the state in memory and hands the backend what it decided, one
-/// checkpoint at a time; the backend loads it back at start. `Store` (SQLite) implements
-/// it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend seam":
+/// checkpoint at a time; the backend loads it back at start. `Store` (SQLite) and
+/// `PostgresStore` implement it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend seam":
 /// - `write` is atomic: the rows, the messages, the cursors and the rejects of one
 ///   checkpoint are all durable, or none is (a reject may be kept twice, never lost);
 /// - reads see every checkpoint written before them;
