@@ -23,6 +23,8 @@ public final class PostgresStore: @unchecked Sendable {
     let writer: Session
     /// The deciding thread's reads: the state at start, late copies of closed lines, cursors.
     let reader: Session
+    /// The dispatcher's claims and outcomes.
+    let dispatch: Session
 
     /// Opens two connections to `url`, brings the schema up to date under a lock, and
     /// refuses a schema newer than this binary knows.
@@ -39,10 +41,18 @@ public final class PostgresStore: @unchecked Sendable {
             throw error
         }
         do {
+            dispatch = try Session.connect(url, password: password, id: 3, logger: logger)
+        } catch {
+            writer.close()
+            reader.close()
+            throw error
+        }
+        do {
             try PostgresSchema.migrate(writer)
         } catch {
             writer.close()
             reader.close()
+            dispatch.close()
             throw error
         }
     }
@@ -50,6 +60,7 @@ public final class PostgresStore: @unchecked Sendable {
     deinit {
         writer.close()
         reader.close()
+        dispatch.close()
     }
 
     /// One connection, used by one thread at a time (a lock makes sure), opened again

@@ -1,0 +1,101 @@
+import BackorderCore
+import Engine
+import Foundation
+import PostgresNIO
+@testable import PostgresStore
+import PropertyBased
+@testable import Store
+import TestSupport
+import Testing
+
+/// The dispatcher's queue on PostgreSQL against SQLite's: the same messages handed out
+/// in the same order (per-order order included) through claims, retries, dead letters,
+/// postponements and expired leases; and a claim that walks the pending index, never
+/// the delivered history.
+@Suite struct PostgresQueueTests {
+    /// Drains both queues the same way — claims of `limit`, outcomes by turn — and
+    /// returns what each handed out, in order: endpoint, webhook id, attempts, body.
+    static func drain(_ q: any OutboxQueue, endpoints: [String], limit: Int, start: Instant) throws -> [String] {
+        var out: [String] = []
+        var now = start
+        var turn = 0
+        while turn < 200 {
+            turn += 1
+            var updates: [DeliveryUpdate] = []
+            var any = false
+            for e in endpoints {
+                let claimed = try q.claim(endpoint: e, now: now, limit: limit, leaseUntil: now + .seconds(30))
+                for (i, m) in claimed.enumerated() {
+                    any = true
+                    out.append("\(e)|\(m.webhookID)|\(m.attempts)|\(String(decoding: m.body, as: UTF8.self).count)")
+                    switch (turn + i) % 5 {
+                    case 0: updates.append(.retry(rowID: m.rowID, next: now + .seconds(1), error: "HTTP 503"))
+                    case 1: updates.append(.postpone(rowID: m.rowID, until: now + .seconds(2)))
+                    case 2 where m.attempts > 0: updates.append(.dead(rowID: m.rowID, error: "HTTP 410"))
+                    case 3: break  // no answer: the lease runs out
+                    default: updates.append(.delivered(rowID: m.rowID, at: now, status: 204))
+                    }
+                }
+            }
+            try q.record(updates, endpointErrors: updates.isEmpty ? [:] : ["email": "HTTP 503"], now: now)
+            now = now + .seconds(31)
+            _ = try q.reclaimExpiredLeases(now: now)
+            if !any, try q.nextDue() == nil { break }
+        }
+        return out
+    }
+
+    @Test func bothQueuesHandOutTheSameMessagesInTheSameOrder() async throws {
+        let gen = zip(Gen.int(in: 0...100_000).array(of: 1...60), Gen.int(in: 1...4))
+        await propertyCheck(count: 15, input: gen) { codes, limit in
+            do {
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                let pg = try PostgresParityTests.postgres("queue")
+                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                let a = try Self.drain(sqlite.store, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                let b = try Self.drain(pg, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                let d = PostgresParityTests.difference(a, b)
+                #expect(d == nil, "\(d ?? "")")
+                // Each message's state at the end (outbox rows: the eighth column).
+                let states = { (rows: [String]) in rows.filter { $0.hasPrefix("msg_") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[7] } }
+                #expect(states(try PostgresParityTests.dump(sqlite.store)) == states(try PostgresParityTests.dump(pg)),
+                        "the same messages delivered, dead and pending")
+            } catch {
+                Issue.record(error)
+            }
+        }
+    }
+
+    @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() throws {
+        let pg = try PostgresParityTests.postgres("explain")
+        try pg.writer.transaction { tx in
+            try tx.query("""
+                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                SELECT 'msg_' || i, 'email', 'O-' || i, 'backorder.ready', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                """)
+            try tx.query("""
+                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                SELECT 'new_' || i, 'email', 'N-' || i, 'backorder.ready', 'pending', i, i FROM generate_series(1, 20) AS i
+                """)
+        }
+        try pg.writer.query("ANALYZE outbox")
+        let plan = try pg.reader.transaction { tx -> String in
+            try tx.query("SET LOCAL plan_cache_mode = force_generic_plan")
+            try tx.query(PostgresQuery(unsafeSQL: "PREPARE claim (text, bigint, bigint, bigint) AS " + PostgresStore.claimSQL))
+            let rows = try tx.query("EXPLAIN EXECUTE claim('email', 1000, 10, 2000)").map { try $0.decode(String.self) }
+            try tx.query("DEALLOCATE claim")
+            return rows.joined(separator: "\n")
+        }
+        #expect(plan.contains("outbox_pending"), "\(plan)")
+        #expect(!plan.contains("Seq Scan on outbox"), "\(plan)")
+        // And it works on that table: the twenty, oldest first, each once.
+        let first = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+        let second = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+        #expect(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
+        #expect(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
+    }
+}
