@@ -90,12 +90,6 @@ extension PostgresStore: OutboxQueue {
                 INSERT INTO delivery_attempt (outbox_id, at, outcome, detail) SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[])
                 """, binds: Self.binds(.int(attempts.ids), .int(attempts.at), .text(attempts.outcome), .text(attempts.detail))))
         }
-        if !delivered.ids.isEmpty {
-            try tx.query(PostgresQuery(unsafeSQL: """
-                UPDATE outbox o SET state = 'delivered', attempts = o.attempts + 1, delivered_at = u.at, lease_until = NULL, last_error = NULL
-                FROM unnest($1::int8[], $2::int8[]) AS u(id, at) WHERE o.id = u.id
-                """, binds: Self.binds(.int(delivered.ids), .int(delivered.at))))
-        }
         if !retry.ids.isEmpty {
             try tx.query(PostgresQuery(unsafeSQL: """
                 UPDATE outbox o SET state = 'pending', attempts = o.attempts + 1, next_attempt_at = u.next, lease_until = NULL,
@@ -114,6 +108,14 @@ extension PostgresStore: OutboxQueue {
                 UPDATE outbox o SET state = 'pending', next_attempt_at = u.until, lease_until = NULL
                 FROM unnest($1::int8[], $2::int8[]) AS u(id, until) WHERE o.id = u.id
                 """, binds: Self.binds(.int(postpone.ids), .int(postpone.until))))
+        }
+        // Deliveries last, as SQLite applies them: an id both postponed and delivered in
+        // one batch (a lease reclaimed and claimed again) ends delivered.
+        if !delivered.ids.isEmpty {
+            try tx.query(PostgresQuery(unsafeSQL: """
+                UPDATE outbox o SET state = 'delivered', attempts = o.attempts + 1, delivered_at = u.at, lease_until = NULL, last_error = NULL
+                FROM unnest($1::int8[], $2::int8[]) AS u(id, at) WHERE o.id = u.id
+                """, binds: Self.binds(.int(delivered.ids), .int(delivered.at))))
         }
         if !endpointErrors.isEmpty {
             let names = endpointErrors.keys.sorted()
