@@ -124,6 +124,9 @@ enum PostgresSchema {
             "CREATE INDEX outbox_pending ON outbox (endpoint, id) WHERE state = 'pending'",
             "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
             "CREATE INDEX outbox_order ON outbox (endpoint, order_key, id)",
+            // A claim asks whether an order has an earlier message waiting: along this, it
+            // steps over none of the order's history (a stock alert's key gathers thousands).
+            "CREATE INDEX outbox_live_order ON outbox (endpoint, order_key, id) WHERE state IN ('pending', 'in_flight')",
             "CREATE INDEX outbox_in_flight ON outbox (lease_until) WHERE state = 'in_flight'",
             "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead'",
             """

@@ -98,4 +98,43 @@ import Testing
         #expect(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
         #expect(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
     }
+
+    /// A claim costs what the queue holds, not what one order's history holds: a stock
+    /// alert's key with 100,000 delivered messages, one pending behind them, measured
+    /// by the pages the claim really reads (EXPLAIN ANALYZE, rolled back).
+    @Test func aClaimReadsFewPagesWhateverAnOrdersHistory() throws {
+        let pg = try PostgresParityTests.postgres("history")
+        try pg.writer.transaction { tx in
+            try tx.query("""
+                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                SELECT 'old_' || i, 'staff', 'stock:A@store', 'stock.low', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                """)
+            try tx.query("""
+                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                VALUES ('new_1', 'staff', 'stock:A@store', 'stock.out', 'pending', 1, 1)
+                """)
+        }
+        try pg.writer.query("ANALYZE outbox")
+        struct RolledBack: Error { var plan: String }
+        var plan = ""
+        do {
+            try pg.dispatch.transaction { tx in
+                var b = PostgresBindings()
+                b.append("staff")
+                b.append(Int64(1000))
+                b.append(Int64(10))
+                b.append(Int64(2000))
+                let rows = try tx.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + PostgresStore.claimSQL, binds: b))
+                throw RolledBack(plan: try rows.map { try $0.decode(String.self) }.joined(separator: "\n"))
+            }
+        } catch let r as RolledBack {
+            plan = r.plan
+        }
+        // Pages touched in all: "Buffers: shared hit=N read=M" on the top line.
+        let top = plan.split(separator: "\n").first { $0.contains("Buffers:") } ?? ""
+        let pages = top.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
+        #expect(pages > 0 && pages < 200, "\(pages) pages read; the plan:\n\(plan)")
+        #expect(try pg.claim(endpoint: "staff", now: Instant(milliseconds: 1000), limit: 10, leaseUntil: Instant(milliseconds: 2000))
+                .map(\.webhookID) == ["new_1"], "the explain changed nothing")
+    }
 }
