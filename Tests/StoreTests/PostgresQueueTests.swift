@@ -70,6 +70,47 @@ import Testing
         }
     }
 
+    /// What the support commands and the daemon's services do to the queue — dead
+    /// letters listed, counted, requeued (also to another endpoint) and purged, a removed
+    /// endpoint's messages made dead, retention — gives the same on both backends.
+    @Test func deadLettersRemovedEndpointsAndRetentionAgreeWithSQLite() async throws {
+        let gen = Gen.int(in: 0...100_000).array(of: 20...60)
+        await propertyCheck(count: 10, input: gen) { codes in
+            do {
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                let pg = try PostgresParityTests.postgres("support")
+                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                let start = Script.t0 + .days(60)
+                _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
+                _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
+                let a = sqlite.store, b = pg
+                let all = DeadLetterFilter()
+                #expect(try a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
+                #expect(try a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
+                let ready = DeadLetterFilter(endpoint: "email", type: "backorder.ready", since: Script.t0)
+                #expect(try a.countDeadLetters(matching: ready) == b.countDeadLetters(matching: ready))
+                let first = try a.deadLetters(matching: all, newest: nil).first.map { [$0.webhookID] }
+                #expect(try a.requeueDeadLetters(first, matching: all, now: start, to: "email2")
+                        == b.requeueDeadLetters(first, matching: all, now: start, to: "email2"))
+                #expect(try a.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil)
+                        == b.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil))
+                #expect(try a.strandedMessages(configured: ["email"]) == b.strandedMessages(configured: ["email"]))
+                #expect(try a.deadLetterRemoved(endpoint: "staff", now: start) == b.deadLetterRemoved(endpoint: "staff", now: start))
+                #expect(try a.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"))
+                        == b.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff")))
+                #expect(try a.pruneDelivered(before: start + .days(1), limit: 3) == b.pruneDelivered(before: start + .days(1), limit: 3))
+                let d = PostgresParityTests.difference(try PostgresParityTests.dump(a), try PostgresParityTests.dump(b))
+                #expect(d == nil, "\(d ?? "")")
+            } catch {
+                Issue.record(error)
+            }
+        }
+    }
+
     @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() throws {
         let pg = try PostgresParityTests.postgres("explain")
         try pg.writer.transaction { tx in
