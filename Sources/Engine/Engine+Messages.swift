@@ -29,12 +29,8 @@ extension Engine {
         return out
     }
 
-    /// One notice as the message queued for `endpoints`.
-    func message(_ notice: Notice, to endpoints: [String], rules: Rules) -> QueuedMessage {
-        var rendering = Duration.zero
-        return message(notice, to: endpoints, rules: rules, rendering: &rendering)
-    }
-
+    /// One notice as the message queued for `endpoints`; the time spent in the templates
+    /// is added to `rendering`.
     func message(_ notice: Notice, to endpoints: [String], rules: Rules, rendering: inout Duration) -> QueuedMessage {
         var zone: String? = nil
         var customer = false

@@ -31,9 +31,10 @@ extension Engine {
         notices = try withCustomers(notices, rules: rules)
         var out: [QueuedMessage] = []
         var seen = Set<String>()
+        var rendering = Duration.zero  // not reported: replay prints no timings
         for notice in notices {
             guard seen.insert(Self.webhookID(notice)).inserted else { continue }
-            out.append(message(notice, to: rules.endpoints(for: notice.type), rules: rules))
+            out.append(message(notice, to: rules.endpoints(for: notice.type), rules: rules, rendering: &rendering))
         }
         return (out, refused)
     }

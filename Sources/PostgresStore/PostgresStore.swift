@@ -11,10 +11,11 @@ import PostgresNIO
 /// this backend lives in this module.
 ///
 /// The seam's calls are synchronous and come from the daemon's own threads (the inbox,
-/// the checkpoint writer), never from an event loop: each waits for its query on a
+/// the checkpoint writer, the dispatcher), never from an event loop: each waits for its query on a
 /// connection of its own — the writer's for the checkpoint's transaction and the
 /// customer read-back, the reader's for the deciding thread's reads and the inbox's
-/// cursors — so a checkpoint never waits behind a read.
+/// cursors, the dispatcher's for claims and outcomes — so a checkpoint never waits
+/// behind a read or a claim.
 public final class PostgresStore: @unchecked Sendable {
     public let url: PostgresURL
     let calendar: DayCalendar
@@ -26,7 +27,7 @@ public final class PostgresStore: @unchecked Sendable {
     /// The dispatcher's claims and outcomes.
     let dispatch: Session
 
-    /// Opens two connections to `url`, brings the schema up to date under a lock, and
+    /// Opens three connections to `url`, brings the schema up to date under a lock, and
     /// refuses a schema newer than this binary knows.
     public init(url: PostgresURL, password: String? = nil, calendar: DayCalendar = DayCalendar(),
                 logger: Logger = Logger(label: "backorderd.postgres")) throws {

@@ -24,9 +24,29 @@ import Testing
                subscriptions: DecisionStoreTests.subscriptions, checkpoints: checkpoints)
     }
 
-    /// Everything the backend keeps of the decisions, as comparable text, in key order.
+    /// Everything a backend keeps of the decisions, in key order: one list of queries
+    /// for both backends (both take `"offset"` quoted).
+    static func dumpQueries(queuedAt: Bool) -> [String] {
+        ["""
+         SELECT sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks, updated_at
+         FROM position ORDER BY sku, location
+         """,
+         """
+         SELECT order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status, customer_id, customer_name,
+             customer_email, customer_phone, customer_locale, customer_timezone, projected_at, ready_at, long_wait_sent,
+             deadline_at, updated_at FROM order_line ORDER BY order_id, line
+         """,
+         "SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location",
+         """
+         SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
+             \(queuedAt ? "o.created_at" : "0"), b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
+         """,
+         #"SELECT name, "offset", line FROM inbox_file ORDER BY name"#]
+    }
+
+    /// The rows as comparable text, columns joined by `|`.
     static func dump(_ pg: PostgresStore, queuedAt: Bool = true) throws -> [String] {
-        func rows(_ sql: String) throws -> [String] {
+        try dumpQueries(queuedAt: queuedAt).flatMap { sql in
             try pg.reader.query(PostgresQuery(unsafeSQL: sql)).map { row in
                 row.makeRandomAccess().map { cell -> String in
                     if cell.bytes == nil { return "NULL" }
@@ -35,25 +55,10 @@ import Testing
                 }.joined(separator: "|")
             }
         }
-        return try rows("""
-            SELECT sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks, updated_at
-            FROM position ORDER BY sku, location
-            """)
-            + rows("""
-            SELECT order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status, customer_id, customer_name,
-                customer_email, customer_phone, customer_locale, customer_timezone, projected_at, ready_at, long_wait_sent,
-                deadline_at, updated_at FROM order_line ORDER BY order_id, line
-            """)
-            + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
-            + rows("""
-            SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
-                \(queuedAt ? "o.created_at" : "0"), b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
-            """)
-            + rows(#"SELECT name, "offset", line FROM inbox_file ORDER BY name"#)
     }
 
     static func dump(_ s: Store, queuedAt: Bool = true) throws -> [String] {
-        func rows(_ sql: String) throws -> [String] {
+        try dumpQueries(queuedAt: queuedAt).flatMap { sql in
             try s.writer.read { db in
                 try GRDB.Row.fetchAll(db, sql: sql).map { row in
                     row.databaseValues.map { v -> String in
@@ -68,21 +73,6 @@ import Testing
                 }
             }
         }
-        return try rows("""
-            SELECT sku, location, on_hand, reserved, alert_armed, alerts_fired, alert_count, waiting_lines, open_restocks, updated_at
-            FROM position ORDER BY sku, location
-            """)
-            + rows("""
-            SELECT order_id, line, sku, location, qty, ordered_at, promised_at, estimate_at, status, customer_id, customer_name,
-                customer_email, customer_phone, customer_locale, customer_timezone, projected_at, ready_at, long_wait_sent,
-                deadline_at, updated_at FROM order_line ORDER BY order_id, line
-            """)
-            + rows("SELECT po, sku, location, quantity, expected_at, status, updated_at FROM restock ORDER BY po, sku, location")
-            + rows("""
-            SELECT o.webhook_id, o.endpoint, o.order_key, o.type, o.line_keys, o.audience, o.zone, o.state, o.last_error,
-                \(queuedAt ? "o.created_at" : "0"), b.body FROM outbox o JOIN outbox_body b ON b.id = o.id ORDER BY o.id
-            """)
-            + rows("SELECT name, offset, line FROM inbox_file ORDER BY name")
     }
 
     /// The first row that differs (SQLite's, then PostgreSQL's), or nil: a short failure

@@ -289,7 +289,7 @@ import Testing
         #expect(try count("SELECT COUNT(*) FROM outbox WHERE created_at >= 72000000") == 20, "younger messages stay")
         #expect(try count("SELECT COUNT(*) FROM outbox_body") == 30, "bodies go with their messages")
         #expect(try count("SELECT COUNT(*) FROM delivery_attempt") == 30, "and so do their attempts")
-        #expect(try store.pruneDelivered(before: Instant(milliseconds: 0)) == 0)
+        #expect(try store.pruneDelivered(before: Instant(milliseconds: 0), limit: 500) == 0)
     }
 
     @Test func aFailedCheckpointKeepsTheDecisionsForTheNextOneAndNeverRepeatsThem() throws {

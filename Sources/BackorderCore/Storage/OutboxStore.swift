@@ -49,11 +49,9 @@ extension OutboxStore {
     public func deadLetters(matching filter: DeadLetterFilter = DeadLetterFilter()) throws -> [DeadLetter] {
         try deadLetters(matching: filter, newest: nil)
     }
-    public func countDeadLetters() throws -> Int { try countDeadLetters(matching: DeadLetterFilter()) }
     public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter = DeadLetterFilter(), now: Instant) throws
         -> [DeadLetter] {
         try requeueDeadLetters(ids, matching: filter, now: now, to: nil)
     }
     public func purgeDeadLetters(_ ids: [String]?) throws -> [DeadLetter] { try purgeDeadLetters(ids, matching: DeadLetterFilter()) }
-    public func pruneDelivered(before: Instant) throws -> Int { try pruneDelivered(before: before, limit: 500) }
 }
