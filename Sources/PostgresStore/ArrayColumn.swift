@@ -37,6 +37,13 @@ enum ArrayColumn {
 extension PostgresStore {
     static func binds(_ columns: ArrayColumn...) -> PostgresBindings { binds(columns) }
 
+    /// Single values (not arrays), in order.
+    static func values(_ values: any PostgresNonThrowingEncodable...) -> PostgresBindings {
+        var b = PostgresBindings(capacity: values.count)
+        for v in values { b.append(v) }
+        return b
+    }
+
     static func binds(_ columns: [ArrayColumn]) -> PostgresBindings {
         var b = PostgresBindings(capacity: columns.count)
         for c in columns { c.append(to: &b) }

@@ -7,7 +7,8 @@ import PostgresNIO
 /// The tables are the SQLite backend's (times in milliseconds, dates in `Moment.raw`),
 /// with keys and the names listings sort by compared byte for byte (`COLLATE "C"`), as
 /// SQLite compares them, whatever the database's locale; bodies are `text` (JSON, always
-/// UTF-8), and rejects are a table instead of `rejected.jsonl` (without the raw line yet).
+/// UTF-8), and rejects are a table instead of `rejected.jsonl` (the raw line as `bytea`: it may not
+/// be UTF-8).
 /// Needs PostgreSQL 13 or later (`gen_random_uuid`), and a UTF-8 database.
 enum PostgresSchema {
     /// Taken for the migration's transaction: "backorderd" on a phone keypad, more or less.
@@ -95,7 +96,8 @@ enum PostgresSchema {
                 at bigint NOT NULL,
                 file text NOT NULL,
                 line bigint NOT NULL,
-                reason text NOT NULL
+                reason text NOT NULL,
+                raw bytea NOT NULL
             )
             """,
             """

@@ -40,19 +40,19 @@ extension PostgresStore {
         let select = "SELECT webhook_id, endpoint, type, order_key, attempts, last_error, created_at, id FROM outbox WHERE state = 'dead'"
             + Self.clause(filter, ids: nil, &b)
         let sql = newest.map { "SELECT * FROM (\(select) ORDER BY id DESC LIMIT \(max(0, $0))) AS n ORDER BY id" } ?? select + " ORDER BY id"
-        return try reader.query(PostgresQuery(unsafeSQL: sql, binds: b)).map(Self.deadLetter)
+        return try pages.query(PostgresQuery(unsafeSQL: sql, binds: b)).map(Self.deadLetter)
     }
 
     public func countDeadLetters(matching filter: DeadLetterFilter) throws -> Int {
         var b = PostgresBindings()
         let sql = "SELECT COUNT(*) FROM outbox WHERE state = 'dead'" + Self.clause(filter, ids: nil, &b)
-        return Int(try reader.query(PostgresQuery(unsafeSQL: sql, binds: b)).first?.decode(Int64.self) ?? 0)
+        return Int(try pages.query(PostgresQuery(unsafeSQL: sql, binds: b)).first?.decode(Int64.self) ?? 0)
     }
 
     /// Puts dead letters back in the queue, due now, with a fresh attempt count and age;
     /// with `to`, on that endpoint, except those it already has. Returns those requeued.
     public func requeueDeadLetters(_ ids: [String]?, matching filter: DeadLetterFilter, now: Instant, to: String?) throws -> [DeadLetter] {
-        try dispatch.transaction { tx in
+        try pages.transaction { tx in
             var b = PostgresBindings()
             let select = "SELECT id, webhook_id, endpoint, type, order_key, attempts, last_error, created_at FROM outbox WHERE state = 'dead'"
                 + Self.clause(filter, ids: ids, &b) + " ORDER BY id FOR UPDATE"
@@ -80,7 +80,7 @@ extension PostgresStore {
         var b = PostgresBindings()
         let sql = "DELETE FROM outbox WHERE state = 'dead'" + Self.clause(filter, ids: ids, &b)
             + " RETURNING webhook_id, endpoint, type, order_key, attempts, last_error, created_at, id"
-        return try dispatch.query(PostgresQuery(unsafeSQL: sql, binds: b))
+        return try pages.query(PostgresQuery(unsafeSQL: sql, binds: b))
             .map { row in (try Self.deadLetter(row), try row.makeRandomAccess()[7].decode(Int64.self)) }
             .sorted { $0.1 < $1.1 }.map(\.0)
     }
@@ -88,7 +88,7 @@ extension PostgresStore {
     /// Messages waiting (pending or in flight) for endpoints not in `configured`, per endpoint.
     public func strandedMessages(configured: Set<String>) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        for row in try reader.query("SELECT endpoint, COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY endpoint") {
+        for row in try pages.query("SELECT endpoint, COUNT(*) FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY endpoint") {
             let (endpoint, n) = try row.decode((String, Int64).self)
             if !configured.contains(endpoint) { out[endpoint] = Int(n) }
         }
@@ -97,7 +97,7 @@ extension PostgresStore {
 
     /// Makes the pending messages of a removed endpoint dead letters; returns how many.
     public func deadLetterRemoved(endpoint: String, now: Instant) throws -> Int {
-        try dispatch.query("""
+        try pages.query("""
             UPDATE outbox SET state = 'dead', lease_until = NULL, last_error = 'endpoint removed'
             WHERE endpoint = \(endpoint) AND state = 'pending'
             """).metadata.rows ?? 0
@@ -108,7 +108,7 @@ extension PostgresStore {
     /// send are never touched.
     @discardableResult
     public func pruneDelivered(before: Instant, limit: Int) throws -> Int {
-        try dispatch.query("""
+        try pages.query("""
             DELETE FROM outbox WHERE id IN (
                 SELECT id FROM outbox WHERE state IN ('delivered', 'superseded') AND created_at < \(before.milliseconds)
                 ORDER BY id LIMIT \(Int64(max(0, limit))))

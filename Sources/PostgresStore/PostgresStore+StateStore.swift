@@ -264,8 +264,22 @@ extension PostgresStore: StateStore {
     func saveRejects(_ rejects: [Reject], at: Instant, _ tx: Tx) throws {
         guard !rejects.isEmpty else { return }
         try tx.query(PostgresQuery(unsafeSQL: """
-            INSERT INTO reject (at, file, line, reason) SELECT $1, * FROM unnest($2::text[], $3::int8[], $4::text[])
-            """, binds: Self.binds(.scalar(at.milliseconds), .text(rejects.map(\.file)), .int(rejects.map(\.line)), .text(rejects.map(\.reason)))))
+            INSERT INTO reject (at, file, line, reason, raw)
+            SELECT $1, f, l, r, decode(h, 'hex') FROM unnest($2::text[], $3::int8[], $4::text[], $5::text[]) AS u (f, l, r, h)
+            """, binds: Self.binds(.scalar(at.milliseconds), .text(rejects.map(\.file)), .int(rejects.map(\.line)),
+                                   .text(rejects.map(\.reason)), .text(rejects.map { Self.hex($0.raw) }))))
+    }
+
+    /// Bytes as lowercase hex, for `decode(…, 'hex')`: a rejected line need not be UTF-8.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: - Outbox

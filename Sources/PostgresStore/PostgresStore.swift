@@ -14,8 +14,8 @@ import PostgresNIO
 /// the checkpoint writer, the dispatcher), never from an event loop: each waits for its query on a
 /// connection of its own — the writer's for the checkpoint's transaction and the
 /// customer read-back, the reader's for the deciding thread's reads and the inbox's
-/// cursors, the dispatcher's for claims and outcomes — so a checkpoint never waits
-/// behind a read or a claim.
+/// cursors, the dispatcher's for claims and outcomes, the pages' for everything a person
+/// asks — so a checkpoint never waits behind a read or a claim.
 public final class PostgresStore: @unchecked Sendable {
     public let url: PostgresURL
     let calendar: DayCalendar
@@ -26,42 +26,30 @@ public final class PostgresStore: @unchecked Sendable {
     let reader: Session
     /// The dispatcher's claims and outcomes.
     let dispatch: Session
+    /// The status page's, `/metrics`' and the support commands' reads (and dead-letter
+    /// changes), so that a page never holds up the deciding thread or the dispatcher.
+    let pages: Session
 
-    /// Opens three connections to `url`, brings the schema up to date under a lock, and
+    /// Opens four connections to `url`, brings the schema up to date under a lock, and
     /// refuses a schema newer than this binary knows.
     public init(url: PostgresURL, password: String? = nil, calendar: DayCalendar = DayCalendar(),
                 logger: Logger = Logger(label: "backorderd.postgres")) throws {
         self.url = url
         self.calendar = calendar
         self.logger = logger
-        writer = try Session.connect(url, password: password, id: 1, logger: logger)
+        var sessions: [Session] = []
         do {
-            reader = try Session.connect(url, password: password, id: 2, logger: logger)
+            for id in 1...4 { sessions.append(try Session.connect(url, password: password, id: id, logger: logger)) }
+            try PostgresSchema.migrate(sessions[0])
         } catch {
-            writer.close()
+            for s in sessions { s.close() }
             throw error
         }
-        do {
-            dispatch = try Session.connect(url, password: password, id: 3, logger: logger)
-        } catch {
-            writer.close()
-            reader.close()
-            throw error
-        }
-        do {
-            try PostgresSchema.migrate(writer)
-        } catch {
-            writer.close()
-            reader.close()
-            dispatch.close()
-            throw error
-        }
+        (writer, reader, dispatch, pages) = (sessions[0], sessions[1], sessions[2], sessions[3])
     }
 
     deinit {
-        writer.close()
-        reader.close()
-        dispatch.close()
+        for s in [writer, reader, dispatch, pages] { s.close() }
     }
 
     /// One connection, used by one thread at a time (a lock makes sure), opened again

@@ -85,9 +85,11 @@ import Testing
                 try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
                 let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
                 let start = Script.t0 + .days(60)
+                try Self.expectTheSameReads(sqlite.store, pg, endpoints: endpoints)  // all pending
                 _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
                 _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
                 let a = sqlite.store, b = pg
+                try Self.expectTheSameReads(a, b, endpoints: endpoints)
                 let all = DeadLetterFilter()
                 #expect(try a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
                 #expect(try a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
@@ -109,6 +111,47 @@ import Testing
                 Issue.record(error)
             }
         }
+    }
+
+    /// What a person sees — the report in both scopes, every order's story, every
+    /// message with its attempts, the search — is the same on both backends.
+    static func expectTheSameReads(_ a: Store, _ b: PostgresStore, endpoints: [String]) throws {
+        for scope in [StatusReport.Scope.indexed, .full] {
+            for limit in [1, 50] {
+                #expect(try a.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope)
+                        == b.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope))
+            }
+        }
+        let ids = try PostgresParityTests.dump(a).filter { $0.hasPrefix("msg_") }.map { String($0.split(separator: "|")[0]) }
+        let orders = try PostgresParityTests.dump(a).filter { $0.hasPrefix("msg_") }.map { String($0.split(separator: "|")[2]) }
+        #expect(!ids.isEmpty)
+        for order in Set(orders).sorted().prefix(12) + ["O-none"] {  // a dozen: each is a few statements
+            let story = try a.orderStory(order, endpoints: endpoints)
+            #expect(story == (try b.orderStory(order, endpoints: endpoints)), "order \(order)")
+            #expect(try a.searchOrders(order, endpoints: endpoints) == b.searchOrders(order, endpoints: endpoints))
+        }
+        for id in Set(ids).sorted().prefix(20) + ["msg_none"] {
+            #expect(try a.message(id) == b.message(id), "message \(id)")
+            #expect(try a.searchOrders(id, endpoints: endpoints) == b.searchOrders(id, endpoints: endpoints))
+        }
+    }
+
+    /// Refused lines are kept with their raw bytes (not always UTF-8) and read back
+    /// newest first, as `rejected.jsonl` gives them on SQLite.
+    @Test func rejectsKeepTheirBytesAndReadBackAsOnSQLite() throws {
+        let root = TempDirectory()
+        let sqlite = try Store(directory: root.path + "/sqlite")
+        let pg = try PostgresParityTests.postgres("rejects")
+        let rejects = [Reject(file: "a.jsonl", line: 1, reason: "not JSON", raw: Array("{oops".utf8)),
+                       Reject(file: "b \"c\".csv", line: 7, reason: "bad qty", raw: [0xFF, 0x00, 0x41, 0xC3]),
+                       Reject(file: "a.jsonl", line: 9, reason: "too long", raw: [])]
+        let checkpoint = StoredCheckpoint(rows: RowChanges(), messages: [], cursors: [], rejects: rejects, now: Script.t0)
+        _ = try sqlite.write(checkpoint)
+        _ = try pg.write(checkpoint)
+        #expect(sqlite.recentRejects(limit: 2) == pg.recentRejects(limit: 2))
+        #expect(pg.recentRejects(limit: 10).map(\.line) == [9, 7, 1])
+        let raw = try pg.pages.query("SELECT raw FROM reject ORDER BY id").map { try $0.decode(ByteBuffer.self) }
+        #expect(raw.map { Array($0.readableBytesView) } == rejects.map(\.raw))
     }
 
     @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() throws {
