@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "BackorderCore", "Inbox", "Engine", "Store", "Delivery", "CCurl", "CJournal",
+                "BackorderCore", "Inbox", "Engine", "Store", "PostgresStore", "Delivery", "CCurl", "CJournal",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "backorderd",
             dependencies: [
-                "Daemon", "Engine", "Store", "Inbox", "Delivery", "BackorderCore",
+                "Daemon", "Engine", "Store", "PostgresStore", "Inbox", "Delivery", "BackorderCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -130,7 +130,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["BackorderCore", "Delivery", "Engine", "Store", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "FlyingFox", package: "FlyingFox")],
+                           .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),

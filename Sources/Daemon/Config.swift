@@ -6,6 +6,8 @@ import Inbox
 public struct Config: Sendable {
     public var inbox: InboxSettings
     public var stateDirectory: String
+    /// `[state] backend`: SQLite in `stateDirectory` (the default) or PostgreSQL.
+    public var backend: StateBackend = .sqlite
     /// `[state]` checkpoint_records and checkpoint_interval.
     public var checkpoints = CheckpointPolicy()
     /// `[state]` retain_delivered: how long delivered and superseded messages are kept;

@@ -2,6 +2,7 @@ import BackorderCore
 import Engine
 import Delivery
 import Foundation
+import PostgresStore
 import Inbox
 import TOMLKit
 
@@ -99,6 +100,8 @@ public enum ConfigLoader {
         } else if let r = stateR.optionalSpan("retain_delivered", min: .hours(1)) {
             retain = r
         }
+        var backendWarnings: [String] = []
+        let backend = Self.backend(&stateR, base: base, warnings: &backendWarnings)
         stateR.finish()
         r.merge(stateR)
 
@@ -210,10 +213,11 @@ public enum ConfigLoader {
         guard r.problems.isEmpty else { throw ConfigError(path: path, problems: r.problems) }
         var config = Config(inbox: inbox, stateDirectory: stateDir, policy: policy, cancelLink: cancel, templatesDirectory: templates,
                             delivery: delivery,
-                            metricsListen: listen, endpoints: endpoints, warnings: warnings, path: path)
+                            metricsListen: listen, endpoints: endpoints, warnings: backendWarnings + warnings, path: path)
         config.checkpoints = checkpoints
         config.http = http
         config.retainDelivered = retain
+        config.backend = backend
         return config
     }
 
@@ -293,16 +297,71 @@ public enum ConfigLoader {
 
     /// The file systemd put a credential in: `$CREDENTIALS_DIRECTORY/NAME`, set for a
     /// service with `LoadCredential=NAME:…` or `LoadCredentialEncrypted=NAME:…`.
-    private static func credentialPath(_ name: String, _ r: inout TableReader) -> String? {
+    private static func credentialPath(_ name: String, key: String = "secret_credential", instead: String = "secret_file",
+                                       _ r: inout TableReader) -> String? {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-            r.problem("secret_credential", "'\(name)' is not a credential name; use the NAME of LoadCredential=NAME:PATH")
+            r.problem(key, "'\(name)' is not a credential name; use the NAME of LoadCredential=NAME:PATH")
             return nil
         }
         guard let dir = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
-            r.problem("secret_credential", "$CREDENTIALS_DIRECTORY is not set: systemd sets it for a unit with LoadCredential=\(name):PATH; outside systemd, run with CREDENTIALS_DIRECTORY=DIR or use secret_file")
+            r.problem(key, "$CREDENTIALS_DIRECTORY is not set: systemd sets it for a unit with LoadCredential=\(name):PATH; outside systemd, run with CREDENTIALS_DIRECTORY=DIR or use \(instead)")
             return nil
         }
         return dir + "/" + name
+    }
+
+    /// `backend`, and for PostgreSQL `url`, `password_credential` or `password_file`, and `node`.
+    private static func backend(_ r: inout TableReader, base: String, warnings: inout [String]) -> StateBackend {
+        let name = r.string("backend") ?? StateBackend.names[0]
+        guard name == "postgres" else {
+            if name != "sqlite" { r.problem("backend", "'\(name)' is not a backend; choose \(StateBackend.names.joined(separator: " or "))") }
+            for key in ["url", "password_credential", "password_file", "node"] where r.take(key) != nil {
+                r.problem(key, "is for backend = \"postgres\"; remove it, or set backend = \"postgres\"")
+            }
+            return .sqlite
+        }
+        var url: PostgresURL? = nil
+        if let text = r.string("url", required: true) {
+            do {
+                url = try PostgresURL(parsing: text)
+            } catch {
+                r.problem("url", error.description.hasPrefix("state.url ") ? String(error.description.dropFirst(10)) : error.description)
+            }
+        }
+        var password: String? = nil, source: String? = nil
+        let credential = r.string("password_credential")
+        var file = r.path("password_file", base: base, required: false)
+        if let credential {
+            if file != nil { r.problem("password_credential", "set only one of password_credential and password_file") }
+            file = credentialPath(credential, key: "password_credential", instead: "password_file", &r)
+            source = "credential \(credential)"
+        } else if let file {
+            source = file
+            if let mode = permissions(file), mode & 0o077 != 0 {
+                warnings.append("state.password_file \(file) can be read by other users (mode \(String(mode, radix: 8))): chmod 600 it")
+            }
+        }
+        if let f = file {
+            let key = credential == nil ? "password_file" : "password_credential"
+            if let data = FileManager.default.contents(atPath: f), let text = String(data: data, encoding: .utf8) {
+                // The first line, without its end: a file written by `echo` ends in a newline.
+                let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                if first.isEmpty { r.problem(key, "\(f) is empty; put the database password on its first line") }
+                password = first
+            } else {
+                r.problem(key, "cannot read \(f); check the path and that the daemon's user may read it")
+            }
+        }
+        var node = PostgresSettings.hostName()
+        if let n = r.string("node") {
+            if n.isEmpty || n.count > 63 || !n.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+                r.problem("node", "'\(n)' must be 1 to 63 letters, digits, '-', '_' or '.' (it names this daemon on the database)")
+            } else {
+                node = n
+            }
+        }
+        guard let url else { return .sqlite }
+        return .postgres(PostgresSettings(url: url, password: password, passwordSource: source, node: node))
     }
 
     static func decodeSecret(_ text: String) -> Secret? {

@@ -4,6 +4,7 @@ import Foundation
 import Inbox
 import Engine
 import Logging
+import PostgresStore
 import ServiceLifecycle
 import Store
 
@@ -31,7 +32,7 @@ public enum Daemon {
         do {
             loaded = try engine.loadState()
         } catch {
-            throw store.refusalIfCorrupt(error)
+            throw (store as? Store)?.refusalIfCorrupt(error) ?? error
         }
         logger.info("state_loaded", metadata: ["positions": "\(loaded.positions)", "lines": "\(loaded.lines)",
                                                "purchase_orders": "\(loaded.restocks)",
@@ -84,7 +85,7 @@ public enum Daemon {
         let notify = NotifyService(notifier: notifier, hearts: [ingestBeat, dispatchBeat],
                                    interval: SystemdNotifier.watchdogInterval(), logger: logger, status: status)
         logger.info("starting", metadata: ["version": "\(version)", "inbox": "\(config.inbox.directory)",
-                                           "state": "\(config.stateDirectory)", "config": "\(config.path)"])
+                                           "state": "\(stateDescription(config))", "config": "\(config.path)"])
         let removed = RemovedEndpointService(store: store, configured: { Set(engine.rules.subscriptions.map(\.endpoint)) }, grace: config.delivery.removedEndpointGrace, logger: logger,
                                              now: { Instant.now() })
         let group = ServiceGroup(configuration: .init(
@@ -134,9 +135,30 @@ public enum Daemon {
         return services
     }
 
-    /// Opens the state in `config`'s state directory (dates placed in `policy.timezone`).
-    public static func openStore(_ config: Config, logger: Logger) throws -> Store {
-        try Store(directory: config.stateDirectory, calendar: config.policy.decision.calendar, logger: logger)
+    /// Opens the state `config` names — SQLite in the state directory, or PostgreSQL —
+    /// with dates placed in `policy.timezone`. With `migrates: false` (the support
+    /// commands) a state at an older schema is refused instead of brought up to date.
+    public static func openStore(_ config: Config, migrates: Bool = true, logger: Logger) throws -> any Backend {
+        switch config.backend {
+        case .sqlite:
+            return try Store(directory: config.stateDirectory, calendar: config.policy.decision.calendar, migrates: migrates, logger: logger)
+        case .postgres(let pg):
+            let store = try PostgresStore(url: pg.url, password: pg.password, node: pg.node, migrates: migrates,
+                                          calendar: config.policy.decision.calendar, logger: logger)
+            // The host's state directory remembers which state it used (a database
+            // replaced by an empty one would otherwise re-send everything the inbox holds).
+            // The support commands only read: they may run as another user.
+            if migrates { try Store.pin(stateID: try store.stateID(), in: config.stateDirectory, holder: "the database " + pg.url.description) }
+            return store
+        }
+    }
+
+    /// Where the state is, for the `starting` line and messages.
+    public static func stateDescription(_ config: Config) -> String {
+        switch config.backend {
+        case .sqlite: config.stateDirectory
+        case .postgres(let pg): pg.url.description
+        }
     }
 
     /// The decision policy, templates and subscriptions of `config`.
@@ -160,6 +182,14 @@ public enum Daemon {
         if new.policy.timezone != old.policy.timezone { restart.append("policy.timezone") }
         if new.inbox != old.inbox { restart.append("inbox") }
         if new.stateDirectory != old.stateDirectory { restart.append("state.directory") }
+        switch (old.backend, new.backend) {
+        case (.postgres(let a), .postgres(let b)):
+            if a.url != b.url { restart.append("state.url") }
+            if a.password != b.password { restart.append("state.password") }
+            if a.node != b.node { restart.append("state.node") }
+        case (.sqlite, .sqlite): break
+        default: restart.append("state.backend")
+        }
         if new.metricsListen != old.metricsListen { restart.append("metrics.listen") }
         if new.http != old.http { restart.append("http") }
         return restart

@@ -19,7 +19,8 @@ enum PostgresSchema {
             """
             CREATE TABLE meta (key text COLLATE "C" PRIMARY KEY, value text NOT NULL)
             """,
-            "INSERT INTO meta (key, value) VALUES ('state_id', gen_random_uuid()::text)",
+            // The state's id, 128 random bits in hex as SQLite's (`migrate --from-sqlite` copies that one).
+            "INSERT INTO meta (key, value) VALUES ('state_id', replace(gen_random_uuid()::text, '-', ''))",
             """
             CREATE TABLE position (
                 sku text COLLATE "C" NOT NULL,
@@ -152,15 +153,33 @@ enum PostgresSchema {
         ]),
     ]
 
+    /// The oldest server this schema runs on (`server_version_num`): 13 has `gen_random_uuid`.
+    static let minimumServer = 130_000
+
     /// The newest version this binary knows.
     static var known: Int { versions.last!.version }
+
+    /// For the support commands: the schema must be this binary's, untouched.
+    static func expectCurrent(_ session: PostgresStore.Session, url: PostgresURL) throws {
+        // Two statements: a name in a statement is resolved before it runs, even in a branch not taken.
+        let made = try session.query("SELECT to_regclass('schema_version') IS NOT NULL").first?.decode(Bool.self) ?? false
+        let current = made ? try session.query("SELECT COALESCE(MAX(version), 0) FROM schema_version").first?.decode(Int.self) ?? 0 : 0
+        if current == 0 {
+            throw PostgresStoreError.noState(url)
+        }
+        guard current <= known else { throw PostgresStoreError.newerSchema(current, known: known) }
+        if current < known {
+            throw PostgresStoreError.unsupported("the state in \(url.description) was written by an earlier release; start the daemon "
+                                                 + "(systemctl restart backorderd) so that it brings it up to date, then run this again")
+        }
+    }
 
     /// Brings the schema up to date, once, however many daemons start together.
     static func migrate(_ session: PostgresStore.Session) throws {
         try session.transaction { tx in
             let (version, encoding) = try tx.query("SELECT current_setting('server_version_num')::int, current_setting('server_encoding')")
                 .first!.decode((Int, String).self)
-            guard version >= 130_000 else { throw PostgresStoreError.unsupported("PostgreSQL \(version / 10_000) is too old: backorderd needs 13 or later") }
+            guard version >= minimumServer else { throw PostgresStoreError.unsupported("PostgreSQL \(version / 10_000) is too old: backorderd needs 13 or later") }
             guard encoding == "UTF8" else {
                 throw PostgresStoreError.unsupported("the database's encoding is \(encoding): create it with ENCODING 'UTF8' (names and messages are UTF-8)")
             }

@@ -30,22 +30,35 @@ public final class PostgresStore: @unchecked Sendable {
     /// changes), so that a page never holds up the deciding thread or the dispatcher.
     let pages: Session
 
-    /// Opens four connections to `url`, brings the schema up to date under a lock, and
-    /// refuses a schema newer than this binary knows.
-    public init(url: PostgresURL, password: String? = nil, calendar: DayCalendar = DayCalendar(),
-                logger: Logger = Logger(label: "backorderd.postgres")) throws {
+    /// Opens four connections to `url` (named `backorderd/NODE` in `pg_stat_activity`),
+    /// brings the schema up to date under a lock, and refuses a schema newer than this
+    /// binary knows. With `migrates: false` (the support commands, beside a daemon that
+    /// may be of another release) a database the daemon has not set up, or set up at an
+    /// older schema, is refused instead of changed.
+    public init(url: PostgresURL, password: String? = nil, node: String = "backorderd", migrates: Bool = true,
+                calendar: DayCalendar = DayCalendar(), logger: Logger = Logger(label: "backorderd.postgres")) throws {
         self.url = url
         self.calendar = calendar
         self.logger = logger
         var sessions: [Session] = []
         do {
-            for id in 1...4 { sessions.append(try Session.connect(url, password: password, id: id, logger: logger)) }
-            try PostgresSchema.migrate(sessions[0])
+            for id in 1...4 { sessions.append(try Session.connect(url, password: password, node: node, id: id, logger: logger)) }
+            if migrates {
+                try PostgresSchema.migrate(sessions[0])
+            } else {
+                try PostgresSchema.expectCurrent(sessions[0], url: url)
+            }
         } catch {
             for s in sessions { s.close() }
             throw error
         }
         (writer, reader, dispatch, pages) = (sessions[0], sessions[1], sessions[2], sessions[3])
+    }
+
+    /// The state's id (`meta.state_id`), made with the schema: the state directory of
+    /// each host remembers it, so that a database replaced by an empty one is noticed.
+    public func stateID() throws -> String {
+        try pages.query("SELECT value FROM meta WHERE key = 'state_id'").first?.decode(String.self) ?? ""
     }
 
     deinit {
@@ -61,23 +74,25 @@ public final class PostgresStore: @unchecked Sendable {
         let logger: Logger
         private let url: PostgresURL
         private let password: String?
+        private let node: String
         private let id: Int
         private let lock = NSLock()
 
-        private init(connection: PostgresConnection, url: PostgresURL, password: String?, id: Int, logger: Logger) {
+        private init(connection: PostgresConnection, url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) {
             self.connection = connection
             self.url = url
             self.password = password
+            self.node = node
             self.id = id
             self.logger = logger
         }
 
-        static func connect(_ url: PostgresURL, password: String?, id: Int, logger: Logger) throws -> Session {
-            Session(connection: try open(url, password: password, id: id, logger: logger), url: url, password: password, id: id,
-                    logger: logger)
+        static func connect(_ url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) throws -> Session {
+            Session(connection: try open(url, password: password, node: node, id: id, logger: logger), url: url, password: password,
+                    node: node, id: id, logger: logger)
         }
 
-        private static func open(_ url: PostgresURL, password: String?, id: Int, logger: Logger) throws -> PostgresConnection {
+        static func open(_ url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) throws -> PostgresConnection {
             let tls: PostgresConnection.Configuration.TLS
             switch url.tls {
             case .disable:
@@ -97,7 +112,7 @@ public final class PostgresStore: @unchecked Sendable {
             // left open, outlives a minute (a frozen daemon's locks are let go).
             config.options.additionalStartupParameters = [
                 ("client_encoding", "UTF8"), ("statement_timeout", "60000"), ("idle_in_transaction_session_timeout", "60000"),
-                ("application_name", "backorderd"),
+                ("application_name", "backorderd/" + node),
             ]
             do {
                 return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
@@ -111,7 +126,7 @@ public final class PostgresStore: @unchecked Sendable {
         private func live() throws -> Tx {
             if connection.isClosed {
                 logger.warning("postgres_reconnect", metadata: ["url": "\(url.description)", "connection": "\(id)"])
-                connection = try Self.open(url, password: password, id: id, logger: logger)
+                connection = try Self.open(url, password: password, node: node, id: id, logger: logger)
             }
             return Tx(connection: connection, logger: logger)
         }
@@ -163,6 +178,8 @@ struct Tx {
 public enum PostgresStoreError: Error, CustomStringConvertible {
     case connect(PostgresURL, any Error)
     case newerSchema(Int, known: Int)
+    /// The database has no backorderd tables (the support commands do not make them).
+    case noState(PostgresURL)
     case unsupported(String)
     /// A statement failed: the server's message and SQLSTATE (never the detail, which
     /// may quote a customer's data).
@@ -171,15 +188,42 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .connect(let url, let error):
-            return "cannot connect to \(url.description): \(Self.words(error))"
+            return "cannot connect to \(url.description): \(Self.connectWords(error, url))"
         case .newerSchema(let found, let known):
             return "the PostgreSQL state is at schema version \(found), newer than this backorderd knows (\(known)): "
                 + "run the release that wrote it, or a newer one"
+        case .noState(let url):
+            return "no backorderd state in \(url.description) yet: the daemon has not run on it "
+                + "(or run `backorderd migrate --from-sqlite DIR` to bring a SQLite state there)"
         case .unsupported(let why):
             return why
         case .server(let words):
             return "PostgreSQL: " + words
         }
+    }
+
+    /// Why a connection failed, in an operator's words, with what to change.
+    static func connectWords(_ error: any Error, _ url: PostgresURL) -> String {
+        if let e = error as? PSQLError, let code = e.serverInfo?[.sqlState] {
+            switch code {
+            case "28P01", "28000":
+                return "authentication failed for user \(url.user) (\(words(error))): check the password in state.password_credential "
+                    + "or state.password_file, and the server's pg_hba.conf"
+            case "3D000":
+                return "the database \(url.database) does not exist: create it, e.g. `createdb -O \(url.user) \(url.database)` (\(words(error)))"
+            case "53300":
+                return "the server has no connection slot left (\(words(error))): raise max_connections, or stop what holds them"
+            default:
+                return words(error)
+            }
+        }
+        let text = words(error)
+        if text.contains("refused") || text.contains("connectTimeout") || text.contains("timed out") || text.contains("unreachable")
+            || text.contains("NIOConnectionError") || text.contains("resolve") {
+            return "the server is unreachable (\(text)): check state.url's host and port, that PostgreSQL is running and listens there, "
+                + "and the firewall"
+        }
+        return text
     }
 
     /// The server's message, or what the connection said, without the library's wrapping.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BackorderCore
 import Foundation
 import GRDB
 
@@ -113,6 +114,25 @@ extension Store {
         var st = stat()
         return (stat(directory + "/" + databaseName, &st) == 0 && st.st_size > 0)
             || access(directory + "/" + StateIdentity.fileName, F_OK) == 0
+    }
+
+    /// For a state kept outside the directory (PostgreSQL): the directory remembers the
+    /// id of the state this host used, and a database that holds another one — replaced by
+    /// an empty one, or the wrong database named — is refused, as a lost SQLite file is.
+    /// `holder` names where the state is, for the message.
+    public static func pin(stateID id: String, in directory: String, holder: String, clock: () -> Instant = { Instant.now() }) throws {
+        try prepareDirectory(directory)
+        guard let marker = try StateIdentity.read(directory) else {
+            try StateIdentity.write(.init(id: id, created: RFC3339.format(clock())), to: directory)
+            return
+        }
+        guard marker.id != id else { return }
+        throw StateRefusal(description: "\(holder) holds another state (id \(id)) than the one this host's state directory \(directory) "
+                           + "last used (id \(marker.id), made \(marker.created)); nothing was started, so nothing is sent twice. "
+                           + "If it is the wrong database, point state.url at the right one. To move a SQLite state there, use "
+                           + "`backorderd migrate --from-sqlite DIR` (it keeps the id). If starting afresh there is meant (every change "
+                           + "file still in the inbox is read again and its messages sent again), delete "
+                           + "\(directory)/\(StateIdentity.fileName) and start again")
     }
 
     /// The refusal for a database SQLite cannot read.

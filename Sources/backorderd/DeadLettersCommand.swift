@@ -2,6 +2,7 @@ import ArgumentParser
 import BackorderCore
 import Daemon
 import Foundation
+import Logging
 import Store
 
 /// `backorderd dead-letters`: see, requeue or purge messages that gave up.
@@ -105,16 +106,16 @@ struct DeadLettersCommand: ParsableCommand {
 }
 
 extension ConfigOption {
-    /// Opens the state directory the configuration names, for maintenance commands that
-    /// work beside a running daemon.
-    func openStateOnly() throws -> Store {
+    /// Opens the state the configuration names, for maintenance commands that work
+    /// beside a running daemon: never made, never migrated.
+    func openStateOnly() throws -> any Backend {
         let config = try load()
-        guard Store.hasState(config.stateDirectory) else {
+        if case .sqlite = config.backend, !Store.hasState(config.stateDirectory) {
             FileHandle.standardError.write(Data("backorderd: no state in \(config.stateDirectory) yet: the daemon has not run there (to restore a backup, copy it there first)\n".utf8))
             throw ExitCode.failure
         }
         do {
-            return try Store(directory: config.stateDirectory, calendar: config.policy.decision.calendar, migrates: false)
+            return try Daemon.openStore(config, migrates: false, logger: Logger(label: "backorderd", factory: { _ in SwiftLogNoOpLogHandler() }))
         } catch {
             FileHandle.standardError.write(Data("backorderd: \(error)\n".utf8))
             throw ExitCode.failure

@@ -5,6 +5,8 @@ import Delivery
 import Foundation
 import Inbox
 import Engine
+import Logging
+import PostgresStore
 import Store
 
 /// `backorderd replay`: what these files would cause, without sending or keeping anything.
@@ -32,14 +34,22 @@ struct ReplayCommand: ParsableCommand {
         // one of its own: replay makes nothing where the daemon will keep its state.
         var directory = config.stateDirectory
         var scratch: String? = nil
-        if !Store.hasState(directory) {
+        var current: (any StateStore)? = nil
+        if case .postgres = config.backend {
+            do {
+                current = try Daemon.openStore(config, migrates: false, logger: Logger(label: "backorderd", factory: { _ in SwiftLogNoOpLogHandler() }))
+            } catch PostgresStoreError.noState {
+                // Nothing decided there yet: on an empty state of its own, below.
+            }
+        }
+        if current == nil, config.backend != .sqlite || !Store.hasState(directory) {
             var template = Array((NSTemporaryDirectory() + "/backorderd-replay-XXXXXX").utf8CString)
             guard let made = mkdtemp(&template) else { throw ValidationError("cannot make a temporary directory") }
             directory = String(cString: made)
             scratch = directory
         }
         defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
-        let store = try Store(directory: directory, calendar: config.policy.decision.calendar, migrates: scratch != nil)
+        let store = try current ?? Store(directory: directory, calendar: config.policy.decision.calendar, migrates: scratch != nil)
         let engine = Engine(store: store, decider: Decider(policy: config.policy.decision),
                             grouper: Grouper(cancelLink: config.cancelLink), renderer: renderer,
                             subscriptions: [Subscription(endpoint: "replay", events: Set(EventType.all))])

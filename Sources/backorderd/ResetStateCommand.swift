@@ -25,6 +25,11 @@ struct ResetStateCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.load()
+        if case .postgres(let pg) = config.backend {
+            // Not done for a database: dropping a shop's tables is for its DBA, on purpose.
+            throw ValidationError("the state is in \(pg.url.description), not in a file: to start afresh, drop and create that database "
+                                  + "(or restore it from your backup), then delete \(config.stateDirectory)/backorderd.state-id")
+        }
         let directory = config.stateDirectory
         let suffix = "set-aside-" + RFC3339.format(Instant(seconds: Int64(Date().timeIntervalSince1970))).replacingOccurrences(of: ":", with: "")
         guard yes else {

@@ -7,7 +7,8 @@ import Testing
 
 /// End-to-end: the built `backorderd` binary, spawned as a process.
 @Suite struct BinaryTests {
-    static func config(_ root: TempDirectory, extra: String = "") throws -> String {
+    /// A configuration in `root`; `state` adds lines under `[state]` (a backend's, from `StateProbe.configLines`).
+    static func config(_ root: TempDirectory, extra: String = "", state: String = "") throws -> String {
         let path = root.file("backorderd.toml")
         try Files.write(path, """
             [inbox]
@@ -16,6 +17,7 @@ import Testing
             \(extra)
             [state]
             directory = "\(root.path)/state"
+            \(state)
             """)
         return path
     }

@@ -41,16 +41,19 @@ import Testing
             }
         }
 
-        init(store: Store) throws {
-            for p in try store.allPositions() { onHand[p.key.sku] = p.onHand }
-            orders = try store.allLines().count
+        /// What the state holds, read from outside (either backend).
+        init(probe: StateProbe) throws {
+            for row in try probe.rows("SELECT sku, on_hand FROM position") { onHand[row[0]] = Int64(row[1]) ?? -1 }
+            orders = Int(probe.int("SELECT COUNT(*) FROM order_line") ?? 0)
         }
     }
 
-    @Test func killNineNeverLosesOrRepeatsALine() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func killNineNeverLosesOrRepeatsALine(_ backend: TestBackend) async throws {
         let root = TempDirectory()
         let total = 60_000
-        let cfg = try BinaryTests.config(root, extra: "batch_lines = 200")
+        let probe = try StateProbe(backend, stateDirectory: root.path + "/state")
+        let cfg = try BinaryTests.config(root, extra: "batch_lines = 200", state: probe.configLines)
         // Checkpoints every 3,000 records (the file takes well under the 1 s interval):
         // kills land before, inside and after many of them.
         try Files.write(cfg, Files.read(cfg) + "\ncheckpoint_records = 3000\n")
@@ -80,7 +83,7 @@ import Testing
                     let deadline = Date().addingTimeInterval(60)
                     var seen = false
                     while Date() < deadline {
-                        let line = Self.appliedLines(stateDir)
+                        let line = probe.appliedLines
                         if line > before || line == Int64(total) { seen = true; break }
                         usleep(2_000)
                     }
@@ -91,24 +94,21 @@ import Testing
             }
             #expect(progressed, "round \(round) made no progress within 60 s")
             await p.exited()
-            let store = try Store(directory: stateDir)
-            let applied = try store.cursors().first?.line ?? 0
+            let applied = probe.appliedLines
             progress.append(applied)
-            #expect(try Model(store: store) == Model(lines: Int(applied)), "round \(round): state differs from the first \(applied) lines")
+            #expect(try Model(probe: probe) == Model(lines: Int(applied)), "round \(round): state differs from the first \(applied) lines")
         }
         // Finally let it finish.
         let p = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        try await eventually(timeout: .seconds(120), "all lines applied") {
-            (try Store(directory: stateDir).cursors().first?.line ?? 0) == Int64(total)
-        }
+        try await eventually(timeout: .seconds(120), "all lines applied") { probe.appliedLines == Int64(total) }
         // The last killed round may have finished the file already: wait until this
         // process is up (its signal handlers installed) before asking it to stop.
         try await eventually("ready") { Files.read(log).contains("event=ready") }
         kill(p.processIdentifier, SIGTERM)
         await p.exited()
         #expect(p.terminationStatus == 0)
-        #expect(try Model(store: Store(directory: stateDir)) == Model(lines: total))
+        #expect(try Model(probe: probe) == Model(lines: total))
         // The kills landed inside the file, not all before the first commit or after the last.
         let inside = Set(progress.filter { $0 > 0 && $0 < Int64(total) })
         #expect(inside.count >= 2, "progress at each kill: \(progress)")

@@ -10,8 +10,9 @@ import Testing
 @Suite struct DeliveryCrashTests {
     /// A config with one `email` endpoint at `url`, and an inbox file of `orders`
     /// backorders that one stock record makes ready. Returns the config's path.
-    static func readyOrders(_ orders: Int, in root: TempDirectory, url: String, delivery: String, endpoint: String = "") async throws -> String {
-        let cfg = try BinaryTests.config(root, extra: "")
+    static func readyOrders(_ orders: Int, in root: TempDirectory, url: String, delivery: String, endpoint: String = "",
+                            state: String = "") async throws -> String {
+        let cfg = try BinaryTests.config(root, extra: "", state: state)
         try Files.write(cfg, Files.read(cfg) + """
 
             [delivery]
@@ -33,15 +34,17 @@ import Testing
         return cfg
     }
 
-    @Test func everyMessageArrivesAfterKillNine() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func everyMessageArrivesAfterKillNine(_ backend: TestBackend) async throws {
         let receiver = ScriptedReceiver(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") { _, _ in .slow(.milliseconds(20), 204) }
         let url = try await receiver.start()
         let root = TempDirectory()
+        let probe = try StateProbe(backend, stateDirectory: root.path + "/state")
         let orders = 400
         let cfg = try await Self.readyOrders(orders, in: root, url: url, delivery: """
             concurrency = 64
             initial_backoff = "100ms"
-            """, endpoint: "max_in_flight = 64")
+            """, endpoint: "max_in_flight = 64", state: probe.configLines)
         let log = root.file("daemon.log")
         let first = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
@@ -51,18 +54,14 @@ import Testing
         let atKill = receiver.received.count
         let second = try Binary.start(["run", "--config", cfg], logPath: log)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
-        let db = root.path + "/state/backorderd.sqlite"
         try await eventually(timeout: .seconds(60), "all delivered") {
-            try DatabaseQueue(path: db).read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'")
-            } == orders
+            probe.int("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'") == Int64(orders)
         }
         kill(second.processIdentifier, SIGTERM)
         await second.exited()
         #expect(second.terminationStatus == 0)
         await receiver.stop()
-        let queue = try DatabaseQueue(path: db)
-        let ids: [String] = try await queue.read { db in try String.fetchAll(db, sql: "SELECT webhook_id FROM outbox") }
+        let ids = try probe.rows("SELECT webhook_id FROM outbox").map { $0[0] }
         let got = receiver.received
         #expect(atKill < orders, "the kill landed before everything was delivered")
         #expect(Set(got.map(\.id)) == Set(ids), "every message arrived")

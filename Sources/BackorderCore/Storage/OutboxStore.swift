@@ -55,3 +55,6 @@ extension OutboxStore {
     }
     public func purgeDeadLetters(_ ids: [String]?) throws -> [DeadLetter] { try purgeDeadLetters(ids, matching: DeadLetterFilter()) }
 }
+
+/// A whole backend: both sides of the seam (`Store` on SQLite, `PostgresStore`).
+public typealias Backend = StateStore & OutboxStore
