@@ -53,6 +53,9 @@ public final class PostgresStore: @unchecked Sendable {
             throw error
         }
         (writer, reader, dispatch, pages) = (sessions[0], sessions[1], sessions[2], sessions[3])
+        // The dispatcher's statements are small: one unanswered for 15 s means a lost
+        // connection, and deliveries wait on it.
+        dispatch.bound = .seconds(15)
     }
 
     /// The state's id (`meta.state_id`), made with the schema: the state directory of
@@ -77,6 +80,8 @@ public final class PostgresStore: @unchecked Sendable {
         private let node: String
         private let id: Int
         private let lock = NSLock()
+        /// How long one of its statements may go unanswered (`Tx.bound`); set before use.
+        var bound: TimeAmount = Tx.bound
 
         private init(connection: PostgresConnection, url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) {
             self.connection = connection
@@ -128,7 +133,7 @@ public final class PostgresStore: @unchecked Sendable {
                 logger.warning("postgres_reconnect", metadata: ["url": "\(url.description)", "connection": "\(id)"])
                 connection = try Self.open(url, password: password, node: node, id: id, logger: logger)
             }
-            return Tx(connection: connection, logger: logger)
+            return Tx(connection: connection, logger: logger, bound: bound)
         }
 
         /// Runs one statement and collects its rows.
@@ -161,15 +166,47 @@ public final class PostgresStore: @unchecked Sendable {
 struct Tx {
     let connection: PostgresConnection
     let logger: Logger
+    /// How long a statement may go unanswered before the connection is given up.
+    var bound: TimeAmount = Tx.bound
+
+    /// The server ends any statement after `statement_timeout` (60 s); a statement
+    /// unanswered for longer went to a connection that is gone without the client being
+    /// told (seen when the server stops while statements are sent: the dispatcher waited
+    /// forever). Then the connection is closed, the call fails, and the next opens anew.
+    static let bound: TimeAmount = .seconds(65)
 
     /// Runs one statement; a failure says the server's words (postgres-nio's own
     /// description hides them).
     @discardableResult
     func query(_ q: PostgresQuery) throws -> PostgresQueryResult {
+        let future = connection.query(q, logger: logger)
+        let loop = future.eventLoop
+        let answer = loop.makePromise(of: PostgresQueryResult.self)
+        let once = Once()  // touched on `loop` only
+        let connection = self.connection, bound = self.bound
+        let timer = loop.scheduleTask(in: bound) {
+            guard once.first() else { return }
+            answer.fail(PostgresStoreError.server("no answer within \(bound.nanoseconds / 1_000_000_000) s; the connection is closed and opened again at the next call"))
+            let _: EventLoopFuture<Void> = connection.close()
+        }
+        future.whenComplete { result in
+            guard once.first() else { return }
+            timer.cancel()
+            answer.completeWith(result)
+        }
         do {
-            return try connection.query(q, logger: logger).wait()
+            return try answer.futureResult.wait()
         } catch {
             throw PostgresStoreError.server(PostgresStoreError.words(error))
+        }
+    }
+
+    /// True the first time only; used on one event loop.
+    private final class Once: @unchecked Sendable {
+        private var done = false
+        func first() -> Bool {
+            defer { done = true }
+            return !done
         }
     }
 }

@@ -52,10 +52,8 @@ public final class PostgresServer: @unchecked Sendable {
         var attempt = 0
         while true {
             let port = try Self.freePort()
-            let options = "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='' -c fsync=off " +
-                          "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             do {
-                try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", options, "-w", "start"])
+                try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", Self.options(port), "-w", "start"])
                 self.port = port
                 break
             } catch where attempt < 3 {
@@ -86,6 +84,21 @@ public final class PostgresServer: @unchecked Sendable {
         let name = lock.withLock { made += 1; return "\(prefix)_\(getpid())_\(made)" }
         try run(bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, name])
         return "postgresql://\(user)@127.0.0.1:\(port)/\(name)?sslmode=disable"
+    }
+
+    static func options(_ port: Int) -> String {
+        "-c listen_addresses=127.0.0.1 -c port=\(port) -c unix_socket_directories='' -c fsync=off "
+            + "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    }
+
+    /// Stops the server (its sessions end), keeping its data: `resume` starts it again.
+    public func pause() throws {
+        try run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
+    }
+
+    /// Starts the paused server again, on the same port.
+    public func resume() throws {
+        try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", Self.options(port), "-w", "start"])
     }
 
     public func stop() {

@@ -14,6 +14,8 @@ public final class ScriptedReceiver: @unchecked Sendable {
         public var userAgent: String
         public var contentType: String
         public var at: ContinuousClock.Instant
+        /// The request's path (several endpoints may post to one receiver).
+        public var path = ""
         public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
     }
 
@@ -55,7 +57,7 @@ public final class ScriptedReceiver: @unchecked Sendable {
             let r = Received(id: id, timestamp: ts, signature: sig, body: body,
                              signatureValid: signer.verify(id: id, timestamp: ts, body: [UInt8](body), header: sig),
                              userAgent: request.headers[HTTPHeader("user-agent")] ?? "",
-                             contentType: request.headers[HTTPHeader("content-type")] ?? "", at: ContinuousClock.now)
+                             contentType: request.headers[HTTPHeader("content-type")] ?? "", at: ContinuousClock.now, path: path)
             let index = lock.withLock { log.append(r); return log.count - 1 }
             switch script(index, r) {
             case .status(let code, let headers):

@@ -22,11 +22,12 @@ public final class StateProbe: @unchecked Sendable {
     private let lock = NSLock()
     private var connection: PostgresConnection?
 
-    /// A probe for a new state: for `postgres`, a new empty database on the shared cluster.
-    public init(_ backend: TestBackend, stateDirectory: String) throws {
+    /// A probe for a new state: for `postgres`, a new empty database on `server` (the
+    /// shared cluster unless given).
+    public init(_ backend: TestBackend, stateDirectory: String, server: PostgresServer? = nil) throws {
         self.backend = backend
         self.stateDirectory = stateDirectory
-        url = backend == .postgres ? try PostgresServer.shared.get().database("e2e") : nil
+        url = backend == .postgres ? try (server ?? PostgresServer.shared.get()).database("e2e") : nil
     }
 
     deinit { _ = try? connection?.close().wait() }
