@@ -325,7 +325,13 @@ public enum ConfigLoader {
             do {
                 url = try PostgresURL(parsing: text)
             } catch {
-                r.problem("url", error.description.hasPrefix("state.url ") ? String(error.description.dropFirst(10)) : error.description)
+                // The key is said by the problem's place: "state.url's sslmode must be…" → "sslmode must be…".
+                var text = error.description
+                for prefix in ["state.url's ", "state.url "] where text.hasPrefix(prefix) {
+                    text = String(text.dropFirst(prefix.count))
+                    break
+                }
+                r.problem("url", text)
             }
         }
         var password: String? = nil, source: String? = nil

@@ -30,11 +30,12 @@ extension PostgresStore: OutboxStore {
                     add(e)
                 }
             }
-            // The waiting messages of every endpoint in one pass over the two partial indexes.
+            // The waiting messages of every endpoint in one pass over the two partial indexes;
+            // the oldest is the first in the queue's order, as SQLite's report takes it.
             var waiting: [String: (pending: Int, inFlight: Int, oldest: Int64?)] = [:]
             for row in try tx.query("""
                 SELECT endpoint, COUNT(*) FILTER (WHERE state = 'pending'), COUNT(*) FILTER (WHERE state = 'in_flight'),
-                       MIN(created_at) FILTER (WHERE state = 'pending')
+                       (array_agg(created_at ORDER BY id) FILTER (WHERE state = 'pending'))[1]
                 FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY endpoint
                 """) {
                 let (e, p, f, oldest) = try row.decode((String, Int64, Int64, Int64?).self)

@@ -53,9 +53,48 @@ public final class PostgresStore: @unchecked Sendable {
             throw error
         }
         (writer, reader, dispatch, pages) = (sessions[0], sessions[1], sessions[2], sessions[3])
+        if migrates {
+            // One daemon a database in this release: the writer's connection holds a lock
+            // (let go by the server when the session ends, kill -9 included), and takes it
+            // again on each new connection before it writes.
+            let hold: @Sendable (Tx) throws -> Void = { [url] tx in try Self.holdDatabase(tx, url: url) }
+            do {
+                // A daemon killed a moment ago holds it until the server sees its
+                // connection end: wait for that a little before refusing.
+                var waited = 0
+                while true {
+                    do {
+                        try writer.transactionless(hold)
+                        break
+                    } catch PostgresStoreError.anotherDaemon(let who) where waited < 50 {
+                        _ = who
+                        waited += 1
+                        usleep(200_000)
+                    }
+                }
+            } catch {
+                for s in sessions { s.close() }
+                throw error
+            }
+            writer.onOpen = hold
+        }
         // The dispatcher's statements are small: one unanswered for 15 s means a lost
         // connection, and deliveries wait on it.
         dispatch.bound = .seconds(15)
+    }
+
+    /// The session lock that keeps a second daemon off a database (`docs/postgresql.md`).
+    static let daemonLock: Int64 = PostgresSchema.lock + 1
+
+    static func holdDatabase(_ tx: Tx, url: PostgresURL) throws {
+        guard try tx.query("SELECT pg_try_advisory_lock(\(daemonLock))").first?.decode(Bool.self) == true else {
+            let holders = (try? tx.query("""
+                SELECT string_agg(DISTINCT a.application_name, ', ') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.objid = \(Int64(daemonLock & 0xFFFF_FFFF)) AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """).first?.decode(String?.self)) ?? nil
+            throw PostgresStoreError.anotherDaemon("another backorderd is running on \(url.description) (\(holders ?? "see pg_stat_activity")): "
+                                                   + "in this release one daemon uses a database; stop the other one, or give this one its own database")
+        }
     }
 
     /// The state's id (`meta.state_id`), made with the schema: the state directory of
@@ -132,8 +171,24 @@ public final class PostgresStore: @unchecked Sendable {
             if connection.isClosed {
                 logger.warning("postgres_reconnect", metadata: ["url": "\(url.description)", "connection": "\(id)"])
                 connection = try Self.open(url, password: password, node: node, id: id, logger: logger)
+                if let onOpen {
+                    do {
+                        try onOpen(Tx(connection: connection, logger: logger, bound: bound))
+                    } catch {
+                        let _: EventLoopFuture<Void> = connection.close()
+                        throw error
+                    }
+                }
             }
             return Tx(connection: connection, logger: logger, bound: bound)
+        }
+
+        /// Run on each new connection but the first (a lock the session holds, taken again).
+        var onOpen: (@Sendable (Tx) throws -> Void)?
+
+        /// Runs `body` on the connection, outside any transaction.
+        func transactionless<T>(_ body: (Tx) throws -> T) throws -> T {
+            try lock.withLock { try body(try live()) }
         }
 
         /// Runs one statement and collects its rows.
@@ -215,6 +270,8 @@ struct Tx {
 public enum PostgresStoreError: Error, CustomStringConvertible {
     case connect(PostgresURL, any Error)
     case newerSchema(Int, known: Int)
+    /// Another daemon holds the database (one a database in this release).
+    case anotherDaemon(String)
     /// The database has no backorderd tables (the support commands do not make them).
     case noState(PostgresURL)
     case unsupported(String)
@@ -232,7 +289,7 @@ public enum PostgresStoreError: Error, CustomStringConvertible {
         case .noState(let url):
             return "no backorderd state in \(url.description) yet: the daemon has not run on it "
                 + "(or run `backorderd migrate --from-sqlite DIR` to bring a SQLite state there)"
-        case .unsupported(let why):
+        case .unsupported(let why), .anotherDaemon(let why):
             return why
         case .server(let words):
             return "PostgreSQL: " + words

@@ -11,5 +11,5 @@ struct Backorderd: AsyncParsableCommand {
         abstract: "Tells customers about their backordered items, and staff about their stock.",
         version: Daemon.version,
         subcommands: [RunCommand.self, CheckCommand.self, StatusCommand.self, OrderCommand.self, MessageCommand.self, ReplayCommand.self,
-                      DeadLettersCommand.self, ReceiveCommand.self, ResetStateCommand.self])
+                      DeadLettersCommand.self, ReceiveCommand.self, ResetStateCommand.self, MigrateCommand.self])
 }

@@ -62,7 +62,6 @@ import Testing
         text.reserveCapacity(total * 60)
         for i in 0..<total { text += Self.line(i) + "\n" }
         try Files.drop(inbox + "/big.jsonl", text)
-        let stateDir = root.path + "/state"
         var rng = SplitMix(seed: UInt64(ProcessInfo.processInfo.environment["CRASH_SEED"] ?? "") ?? 20261128)
         let log = root.file("daemon.log")
         var progress: [Int64] = []

@@ -131,6 +131,60 @@ import Testing
         #expect(check.code == 0 && check.out.contains("backorderd schema version 1"), "\(check.out)\(check.err)")
     }
 
+    /// A SQLite state with messages waiting, copied with `migrate --from-sqlite`: the
+    /// same `status`, the same waiting messages sent from PostgreSQL; a second copy and a
+    /// second daemon on the database are refused.
+    @Test func migrateCopiesASQLiteStateAndTheDaemonCarriesOnFromIt() async throws {
+        let open = Flag()
+        let receiver = ScriptedReceiver(secret: Self.secret) { _, r in open.accept(r.id) ? .status(204) : .status(503) }
+        let url = try await receiver.start()
+        defer { Task { await receiver.stop() } }
+        let root = TempDirectory("migrate")
+        let cfg = try await DeliveryCrashTests.readyOrders(300, in: root, url: url, delivery: "initial_backoff = \"1s\"\nmax_backoff = \"2s\"")
+        let sqlite = try StateProbe(.sqlite, stateDirectory: root.path + "/state")
+        let first = try Binary.start(["run", "--config", cfg], logPath: root.file("sqlite.log"))
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(60), "decided, waiting (the receiver refuses)") {
+            sqlite.int("SELECT COUNT(*) FROM outbox WHERE state = 'pending'") == 300
+        }
+        kill(first.processIdentifier, SIGTERM)
+        await first.exited()
+        let before = try await Binary.run(["status", "--json", "--config", cfg])
+        let waiting = Set(try sqlite.rows("SELECT webhook_id FROM outbox WHERE state = 'pending'").map { $0[0] })
+
+        let pg = try StateProbe(.postgres, stateDirectory: root.path + "/state")
+        let pgCfg = root.file("pg.toml")
+        try Files.write(pgCfg, Files.read(cfg).replacingOccurrences(of: "[state]\n", with: "[state]\n" + pg.configLines))
+        chmod(pgCfg, 0o600)
+        let migrate = try await Binary.run(["migrate", "--from-sqlite", root.path + "/state", "--config", pgCfg])
+        #expect(migrate.code == 0 && migrate.out.contains("outbox: 300"), "\(migrate.out)\(migrate.err)")
+        let after = try await Binary.run(["status", "--json", "--config", pgCfg])
+        #expect(after.code == 0 && after.out == before.out, "the same status after the copy:\n\(before.out)\n\(after.out)\(after.err)")
+        let again = try await Binary.run(["migrate", "--from-sqlite", root.path + "/state", "--config", pgCfg])
+        #expect(again.code != 0 && again.err.contains("already holds a state"), "\(again.err)")
+
+        open.set()
+        let second = try Binary.start(["run", "--config", pgCfg], logPath: root.file("pg.log"))
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(60), "the waiting messages sent from PostgreSQL") {
+            pg.int("SELECT COUNT(*) FROM outbox WHERE state = 'delivered'") == 300
+        }
+        #expect(open.accepted == waiting, "the same ids")
+        // A second daemon on the same database is refused while the first runs.
+        let otherRoot = TempDirectory("other")
+        let other = otherRoot.file("other.toml")
+        try Files.write(other, Files.read(pgCfg).replacingOccurrences(of: root.path, with: otherRoot.path))
+        chmod(other, 0o600)
+        let refused = try Binary.start(["run", "--config", other], logPath: otherRoot.file("refused.log"))
+        defer { if refused.isRunning { kill(refused.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: .seconds(30), "the second daemon exits") { !refused.isRunning }
+        #expect(refused.terminationStatus != 0 && Files.read(otherRoot.file("refused.log")).contains("another backorderd is running"),
+                "\(Files.read(otherRoot.file("refused.log")))")
+        kill(second.processIdentifier, SIGTERM)
+        await second.exited()
+        #expect(second.terminationStatus == 0)
+    }
+
     /// Set once, read from the receiver's tasks: what it accepted once set.
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()

@@ -85,19 +85,26 @@ import Testing
     @Test func randomStreamsGiveTheSameStateAndMessagesOnBothBackends() async throws {
         let gen = zip(Gen.int(in: 0...100_000).array(of: 1...60), Gen.int(in: 0...60).array(of: 0...20))
         await propertyCheck(count: 25, input: gen) { codes, cutList in
-            do {
-                let root = TempDirectory()
-                let steps = Script.steps(codes, dates: true)
-                let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                try DecisionStoreTests.run(steps, cuts: Set(cutList), into: sqlite)
-                let pg = try Self.postgres()
-                try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
-                let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
-                let d = Self.difference(a, b)
-        #expect(d == nil, "\(d ?? "")")
-            } catch {
-                Issue.record(error)
+            // Off the cooperative pool: these calls wait on the server, and two tests
+            // parked on the pool's two threads would starve every loopback receiver.
+            let problems = await offPool { () -> [String] in
+                let p = Problems()
+                do {
+                    let root = TempDirectory()
+                    let steps = Script.steps(codes, dates: true)
+                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                    try DecisionStoreTests.run(steps, cuts: Set(cutList), into: sqlite)
+                    let pg = try Self.postgres()
+                    try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
+                    let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
+                    let d = Self.difference(a, b)
+                    p.check(d == nil, "\(d ?? "")")
+                } catch {
+                    p.list.append("\(error)")
+                }
+                return p.list
             }
+            for problem in problems { Issue.record("\(problem)") }
         }
     }
 
@@ -197,11 +204,17 @@ import Testing
     @Test func theSchemaIsMigratedOnceAndANewerOneIsRefused() throws {
         let server = try PostgresServer.shared.get()
         let url = try PostgresURL(parsing: try server.database("schema"))
-        let first = try PostgresStore(url: url)
-        _ = try PostgresStore(url: url)  // a second start: nothing to do
-        #expect(try first.reader.query("SELECT version FROM schema_version ORDER BY version").map { try $0.decode(Int.self) }
+        do {
+            let first = try PostgresStore(url: url)
+            // One daemon a database: a second is refused while the first holds it (after
+            // waiting ten seconds for it to go, as a restart after kill -9 would).
+            #expect { try PostgresStore(url: url) } throws: { "\($0)".contains("another backorderd is running") }
+            withExtendedLifetime(first) {}
+        }
+        let again = try PostgresStore(url: url)  // the first gone: a second start, nothing to migrate
+        #expect(try again.reader.query("SELECT version FROM schema_version ORDER BY version").map { try $0.decode(Int.self) }
                 == PostgresSchema.versions.map(\.version))
-        try first.reader.query("INSERT INTO schema_version (version) VALUES (999)")
+        try again.reader.query("INSERT INTO schema_version (version) VALUES (999)")
         #expect { try PostgresStore(url: url) } throws: { "\($0)".contains("schema version 999, newer than this backorderd knows") }
     }
 

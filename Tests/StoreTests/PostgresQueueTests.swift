@@ -48,25 +48,32 @@ import Testing
     @Test func bothQueuesHandOutTheSameMessagesInTheSameOrder() async throws {
         let gen = zip(Gen.int(in: 0...100_000).array(of: 1...60), Gen.int(in: 1...4))
         await propertyCheck(count: 15, input: gen) { codes, limit in
-            do {
-                let root = TempDirectory()
-                let steps = Script.steps(codes, dates: true)
-                let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
-                let pg = try PostgresParityTests.postgres("queue")
-                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
-                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
-                let a = try Self.drain(sqlite.store, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
-                let b = try Self.drain(pg, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
-                let d = PostgresParityTests.difference(a, b)
-                #expect(d == nil, "\(d ?? "")")
-                // Each message's state at the end (outbox rows: the eighth column).
-                let states = { (rows: [String]) in rows.filter { $0.hasPrefix("msg_") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[7] } }
-                #expect(states(try PostgresParityTests.dump(sqlite.store)) == states(try PostgresParityTests.dump(pg)),
-                        "the same messages delivered, dead and pending")
-            } catch {
-                Issue.record(error)
+            // Off the cooperative pool: these calls wait on the server, and two tests
+            // parked on the pool's two threads would starve every loopback receiver.
+            let problems = await offPool { () -> [String] in
+                let p = Problems()
+                do {
+                    let root = TempDirectory()
+                    let steps = Script.steps(codes, dates: true)
+                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                    try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                    let pg = try PostgresParityTests.postgres("queue")
+                    try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                    let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                    let a = try Self.drain(sqlite.store, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                    let b = try Self.drain(pg, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                    let d = PostgresParityTests.difference(a, b)
+                    p.check(d == nil, "\(d ?? "")")
+                    // Each message's state at the end (outbox rows: the eighth column).
+                    let states = { (rows: [String]) in rows.filter { $0.hasPrefix("msg_") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[7] } }
+                    try p.check(states(try PostgresParityTests.dump(sqlite.store)) == states(try PostgresParityTests.dump(pg)),
+                            "the same messages delivered, dead and pending")
+                } catch {
+                    p.list.append("\(error)")
+                }
+                return p.list
             }
+            for problem in problems { print("PROBLEM", problem); Issue.record("\(problem)") }
         }
     }
 
@@ -76,63 +83,70 @@ import Testing
     @Test func deadLettersRemovedEndpointsAndRetentionAgreeWithSQLite() async throws {
         let gen = Gen.int(in: 0...100_000).array(of: 20...60)
         await propertyCheck(count: 10, input: gen) { codes in
-            do {
-                let root = TempDirectory()
-                let steps = Script.steps(codes, dates: true)
-                let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
-                let pg = try PostgresParityTests.postgres("support")
-                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
-                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
-                let start = Script.t0 + .days(60)
-                try Self.expectTheSameReads(sqlite.store, pg, endpoints: endpoints)  // all pending
-                _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
-                _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
-                let a = sqlite.store, b = pg
-                try Self.expectTheSameReads(a, b, endpoints: endpoints)
-                let all = DeadLetterFilter()
-                #expect(try a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
-                #expect(try a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
-                let ready = DeadLetterFilter(endpoint: "email", type: "backorder.ready", since: Script.t0)
-                #expect(try a.countDeadLetters(matching: ready) == b.countDeadLetters(matching: ready))
-                let first = try a.deadLetters(matching: all, newest: nil).first.map { [$0.webhookID] }
-                #expect(try a.requeueDeadLetters(first, matching: all, now: start, to: "email2")
-                        == b.requeueDeadLetters(first, matching: all, now: start, to: "email2"))
-                #expect(try a.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil)
-                        == b.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil))
-                #expect(try a.strandedMessages(configured: ["email"]) == b.strandedMessages(configured: ["email"]))
-                #expect(try a.deadLetterRemoved(endpoint: "staff", now: start) == b.deadLetterRemoved(endpoint: "staff", now: start))
-                #expect(try a.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"))
-                        == b.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff")))
-                #expect(try a.pruneDelivered(before: start + .days(1), limit: 3) == b.pruneDelivered(before: start + .days(1), limit: 3))
-                let d = PostgresParityTests.difference(try PostgresParityTests.dump(a), try PostgresParityTests.dump(b))
-                #expect(d == nil, "\(d ?? "")")
-            } catch {
-                Issue.record(error)
+            // Off the cooperative pool: these calls wait on the server, and two tests
+            // parked on the pool's two threads would starve every loopback receiver.
+            let problems = await offPool { () -> [String] in
+                let p = Problems()
+                do {
+                    let root = TempDirectory()
+                    let steps = Script.steps(codes, dates: true)
+                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                    try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                    let pg = try PostgresParityTests.postgres("support")
+                    try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                    let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                    let start = Script.t0 + .days(60)
+                    try Self.expectTheSameReads(sqlite.store, pg, endpoints: endpoints, p)  // all pending
+                    _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
+                    _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
+                    let a = sqlite.store, b = pg
+                    try Self.expectTheSameReads(a, b, endpoints: endpoints, p)
+                    let all = DeadLetterFilter()
+                    try p.check(a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
+                    try p.check(a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
+                    let ready = DeadLetterFilter(endpoint: "email", type: "backorder.ready", since: Script.t0)
+                    try p.check(a.countDeadLetters(matching: ready) == b.countDeadLetters(matching: ready))
+                    let first = try a.deadLetters(matching: all, newest: nil).first.map { [$0.webhookID] }
+                    try p.check(a.requeueDeadLetters(first, matching: all, now: start, to: "email2")
+                            == b.requeueDeadLetters(first, matching: all, now: start, to: "email2"))
+                    try p.check(a.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil)
+                            == b.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil))
+                    try p.check(a.strandedMessages(configured: ["email"]) == b.strandedMessages(configured: ["email"]))
+                    try p.check(a.deadLetterRemoved(endpoint: "staff", now: start) == b.deadLetterRemoved(endpoint: "staff", now: start))
+                    try p.check(a.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"))
+                            == b.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff")))
+                    try p.check(a.pruneDelivered(before: start + .days(1), limit: 3) == b.pruneDelivered(before: start + .days(1), limit: 3))
+                    let d = PostgresParityTests.difference(try PostgresParityTests.dump(a), try PostgresParityTests.dump(b))
+                    p.check(d == nil, "\(d ?? "")")
+                } catch {
+                    p.list.append("\(error)")
+                }
+                return p.list
             }
+            for problem in problems { print("PROBLEM", problem); Issue.record("\(problem)") }
         }
     }
 
     /// What a person sees — the report in both scopes, every order's story, every
     /// message with its attempts, the search — is the same on both backends.
-    static func expectTheSameReads(_ a: Store, _ b: PostgresStore, endpoints: [String]) throws {
+    static func expectTheSameReads(_ a: Store, _ b: PostgresStore, endpoints: [String], _ p: Problems) throws {
         for scope in [StatusReport.Scope.indexed, .full] {
             for limit in [1, 50] {
-                #expect(try a.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope)
-                        == b.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope))
+                let ra = try a.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope)
+                let rb = try b.report(endpoints: endpoints + ["quiet"], positions: limit, scope: scope)
+                p.check(ra == rb, "report (\(scope), \(limit)):\nSQLite:   \(ra)\nPostgres: \(rb)")
             }
         }
         let ids = try PostgresParityTests.dump(a).filter { $0.hasPrefix("msg_") }.map { String($0.split(separator: "|")[0]) }
         let orders = try PostgresParityTests.dump(a).filter { $0.hasPrefix("msg_") }.map { String($0.split(separator: "|")[2]) }
-        #expect(!ids.isEmpty)
         for order in Set(orders).sorted().prefix(12) + ["O-none"] {  // a dozen: each is a few statements
             let story = try a.orderStory(order, endpoints: endpoints)
-            #expect(story == (try b.orderStory(order, endpoints: endpoints)), "order \(order)")
-            #expect(try a.searchOrders(order, endpoints: endpoints) == b.searchOrders(order, endpoints: endpoints))
+            try p.check(story == (try b.orderStory(order, endpoints: endpoints)), "order \(order)")
+            try p.check(a.searchOrders(order, endpoints: endpoints) == b.searchOrders(order, endpoints: endpoints))
         }
         for id in Set(ids).sorted().prefix(20) + ["msg_none"] {
-            #expect(try a.message(id) == b.message(id), "message \(id)")
-            #expect(try a.searchOrders(id, endpoints: endpoints) == b.searchOrders(id, endpoints: endpoints))
+            try p.check(a.message(id) == b.message(id), "message \(id)")
+            try p.check(a.searchOrders(id, endpoints: endpoints) == b.searchOrders(id, endpoints: endpoints))
         }
     }
 

@@ -96,9 +96,18 @@ public final class PostgresServer: @unchecked Sendable {
         try run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"])
     }
 
-    /// Starts the paused server again, on the same port.
+    /// Starts the paused server again, on the same port (tried again for a few seconds
+    /// if something holds it for a moment).
     public func resume() throws {
-        try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", Self.options(port), "-w", "start"])
+        var attempt = 0
+        while true {
+            do {
+                return try run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-o", Self.options(port), "-w", "start"])
+            } catch where attempt < 5 {
+                attempt += 1
+                sleep(1)
+            }
+        }
     }
 
     public func stop() {
@@ -133,20 +142,25 @@ public final class PostgresServer: @unchecked Sendable {
         }
     }
 
+    /// A port free now, below the kernel's ephemeral range (32768 and up on Linux): a
+    /// paused server starts again on its port, which an outgoing connection's local port
+    /// must not have taken meanwhile.
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PostgresServerError("socket: \(errno)") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw PostgresServerError("socket: \(errno)") }
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = UInt16(port).bigEndian
+            let bound = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { return port }
         }
-        guard bound else { throw PostgresServerError("no free port: \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        throw PostgresServerError("no free port between 20000 and 32000")
     }
 }
 

@@ -120,3 +120,16 @@ public struct RawClient: Sendable {
 
     public func close() { Glibc.close(fd) }
 }
+
+/// Failed checks gathered off the cooperative pool (where a test's `#expect` cannot
+/// report), recorded by the test once back on it.
+public final class Problems: @unchecked Sendable {
+    public var list: [String] = []
+    public init() {}
+
+    /// Notes `what` (with the place) unless `ok`.
+    public func check(_ ok: @autoclosure () throws -> Bool, _ what: @autoclosure () -> String = "",
+                      file: String = #fileID, line: Int = #line) rethrows {
+        if try !ok() { list.append("\(file):\(line): check failed \(what())") }
+    }
+}
