@@ -168,71 +168,91 @@ import Testing
         #expect(raw.map { Array($0.readableBytesView) } == rejects.map(\.raw))
     }
 
-    @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() throws {
-        let pg = try PostgresParityTests.postgres("explain")
-        try pg.writer.transaction { tx in
-            try tx.query("""
-                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
-                SELECT 'msg_' || i, 'email', 'O-' || i, 'backorder.ready', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
-                """)
-            try tx.query("""
-                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
-                SELECT 'new_' || i, 'email', 'N-' || i, 'backorder.ready', 'pending', i, i FROM generate_series(1, 20) AS i
-                """)
+    @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() async {
+        // Off the cooperative pool: it waits on the server (see PostgresQueueTests' property tests).
+        let problems = await offPool { () -> [String] in
+            let p = Problems()
+            do {
+                let pg = try PostgresParityTests.postgres("explain")
+                try pg.writer.transaction { tx in
+                    try tx.query("""
+                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                        SELECT 'msg_' || i, 'email', 'O-' || i, 'backorder.ready', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                        """)
+                    try tx.query("""
+                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                        SELECT 'new_' || i, 'email', 'N-' || i, 'backorder.ready', 'pending', i, i FROM generate_series(1, 20) AS i
+                        """)
+                }
+                try pg.writer.query("ANALYZE outbox")
+                let plan = try pg.reader.transaction { tx -> String in
+                    try tx.query("SET LOCAL plan_cache_mode = force_generic_plan")
+                    try tx.query(PostgresQuery(unsafeSQL: "PREPARE claim (text, bigint, bigint, bigint) AS " + PostgresStore.claimSQL))
+                    let rows = try tx.query("EXPLAIN EXECUTE claim('email', 1000, 10, 2000)").map { try $0.decode(String.self) }
+                    try tx.query("DEALLOCATE claim")
+                    return rows.joined(separator: "\n")
+                }
+                p.check(plan.contains("outbox_pending"), "\(plan)")
+                p.check(!plan.contains("Seq Scan on outbox"), "\(plan)")
+                // And it works on that table: the twenty, oldest first, each once.
+                let first = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+                let second = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+                p.check(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
+                p.check(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
+            } catch {
+                p.list.append("\(error)")
+            }
+            return p.list
         }
-        try pg.writer.query("ANALYZE outbox")
-        let plan = try pg.reader.transaction { tx -> String in
-            try tx.query("SET LOCAL plan_cache_mode = force_generic_plan")
-            try tx.query(PostgresQuery(unsafeSQL: "PREPARE claim (text, bigint, bigint, bigint) AS " + PostgresStore.claimSQL))
-            let rows = try tx.query("EXPLAIN EXECUTE claim('email', 1000, 10, 2000)").map { try $0.decode(String.self) }
-            try tx.query("DEALLOCATE claim")
-            return rows.joined(separator: "\n")
-        }
-        #expect(plan.contains("outbox_pending"), "\(plan)")
-        #expect(!plan.contains("Seq Scan on outbox"), "\(plan)")
-        // And it works on that table: the twenty, oldest first, each once.
-        let first = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
-        let second = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
-        #expect(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
-        #expect(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
+        for problem in problems { Issue.record("\(problem)") }
     }
 
     /// A claim costs what the queue holds, not what one order's history holds: a stock
     /// alert's key with 100,000 delivered messages, one pending behind them, measured
     /// by the pages the claim really reads (EXPLAIN ANALYZE, rolled back).
-    @Test func aClaimReadsFewPagesWhateverAnOrdersHistory() throws {
-        let pg = try PostgresParityTests.postgres("history")
-        try pg.writer.transaction { tx in
-            try tx.query("""
-                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
-                SELECT 'old_' || i, 'staff', 'stock:A@store', 'stock.low', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
-                """)
-            try tx.query("""
-                INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
-                VALUES ('new_1', 'staff', 'stock:A@store', 'stock.out', 'pending', 1, 1)
-                """)
-        }
-        try pg.writer.query("ANALYZE outbox")
-        struct RolledBack: Error { var plan: String }
-        var plan = ""
-        do {
-            try pg.dispatch.transaction { tx in
-                var b = PostgresBindings()
-                b.append("staff")
-                b.append(Int64(1000))
-                b.append(Int64(10))
-                b.append(Int64(2000))
-                let rows = try tx.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + PostgresStore.claimSQL, binds: b))
-                throw RolledBack(plan: try rows.map { try $0.decode(String.self) }.joined(separator: "\n"))
+    @Test func aClaimReadsFewPagesWhateverAnOrdersHistory() async {
+        // Off the cooperative pool: it waits on the server (see PostgresQueueTests' property tests).
+        let problems = await offPool { () -> [String] in
+            let p = Problems()
+            do {
+                let pg = try PostgresParityTests.postgres("history")
+                try pg.writer.transaction { tx in
+                    try tx.query("""
+                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                        SELECT 'old_' || i, 'staff', 'stock:A@store', 'stock.low', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                        """)
+                    try tx.query("""
+                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                        VALUES ('new_1', 'staff', 'stock:A@store', 'stock.out', 'pending', 1, 1)
+                        """)
+                }
+                try pg.writer.query("ANALYZE outbox")
+                struct RolledBack: Error { var plan: String }
+                var plan = ""
+                do {
+                    try pg.dispatch.transaction { tx in
+                        var b = PostgresBindings()
+                        b.append("staff")
+                        b.append(Int64(1000))
+                        b.append(Int64(10))
+                        b.append(Int64(2000))
+                        let rows = try tx.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + PostgresStore.claimSQL, binds: b))
+                        throw RolledBack(plan: try rows.map { try $0.decode(String.self) }.joined(separator: "\n"))
+                    }
+                } catch let r as RolledBack {
+                    plan = r.plan
+                }
+                // Pages touched in all: "Buffers: shared hit=N read=M" on the top line.
+                let top = plan.split(separator: "\n").first { $0.contains("Buffers:") } ?? ""
+                let pages = top.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
+                p.check(pages > 0 && pages < 200, "\(pages) pages read; the plan:\n\(plan)")
+                try p.check(pg.claim(endpoint: "staff", now: Instant(milliseconds: 1000), limit: 10, leaseUntil: Instant(milliseconds: 2000))
+                        .map(\.webhookID) == ["new_1"], "the explain changed nothing")
+            } catch {
+                p.list.append("\(error)")
             }
-        } catch let r as RolledBack {
-            plan = r.plan
+            return p.list
         }
-        // Pages touched in all: "Buffers: shared hit=N read=M" on the top line.
-        let top = plan.split(separator: "\n").first { $0.contains("Buffers:") } ?? ""
-        let pages = top.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
-        #expect(pages > 0 && pages < 200, "\(pages) pages read; the plan:\n\(plan)")
-        #expect(try pg.claim(endpoint: "staff", now: Instant(milliseconds: 1000), limit: 10, leaseUntil: Instant(milliseconds: 2000))
-                .map(\.webhookID) == ["new_1"], "the explain changed nothing")
+        for problem in problems { Issue.record("\(problem)") }
     }
 }
