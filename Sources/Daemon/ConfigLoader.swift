@@ -360,8 +360,9 @@ public enum ConfigLoader {
         }
         var node = PostgresSettings.hostName()
         if let n = r.string("node") {
-            if n.isEmpty || n.count > 63 || !n.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
-                r.problem("node", "'\(n)' must be 1 to 63 letters, digits, '-', '_' or '.' (it names this daemon on the database)")
+            // 52: the server keeps 63 bytes of `backorderd/NODE`.
+            if n.isEmpty || n.count > 52 || !n.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+                r.problem("node", "'\(n)' must be 1 to 52 letters, digits, '-', '_' or '.' (it names this daemon on the database)")
             } else {
                 node = n
             }

@@ -37,7 +37,14 @@ extension PostgresStore {
                 for (i, column) in table.columns.enumerated() {
                     let type = types[table.name]?[column] ?? "text"
                     if type == "bigint" || type == "integer" {
-                        columns.append(.optionalInt(rows.map { if case .int(let v) = $0[i] { v } else { nil } }))
+                        // A value of another type is refused, never written as NULL.
+                        columns.append(.optionalInt(try rows.map {
+                            switch $0[i] {
+                            case .int(let v): return v
+                            case .null: return nil
+                            case .text: throw ImportRefusal(description: "\(table.name).\(column) holds text where a number belongs; nothing was kept")
+                            }
+                        }))
                         casts.append("$\(i + 1)::int8[]")
                     } else {
                         columns.append(.optionalText(rows.map {

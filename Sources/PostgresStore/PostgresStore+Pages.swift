@@ -34,11 +34,14 @@ extension PostgresStore: OutboxStore {
             // the oldest is the first in the queue's order, as SQLite's report takes it.
             var waiting: [String: (pending: Int, inFlight: Int, oldest: Int64?)] = [:]
             for row in try tx.query("""
-                SELECT endpoint, COUNT(*) FILTER (WHERE state = 'pending'), COUNT(*) FILTER (WHERE state = 'in_flight'),
-                       (array_agg(created_at ORDER BY id) FILTER (WHERE state = 'pending'))[1]
+                SELECT endpoint, COUNT(*) FILTER (WHERE state = 'pending'), COUNT(*) FILTER (WHERE state = 'in_flight')
                 FROM outbox WHERE state IN ('pending', 'in_flight') GROUP BY endpoint
                 """) {
-                let (e, p, f, oldest) = try row.decode((String, Int64, Int64, Int64?).self)
+                let (e, p, f) = try row.decode((String, Int64, Int64).self)
+                // The first in the queue's order, along outbox_pending (one row, whatever the backlog).
+                let oldest = p == 0 ? nil : try tx.query("""
+                    SELECT created_at FROM outbox WHERE endpoint = \(e) AND state = 'pending' ORDER BY id LIMIT 1
+                    """).first?.decode(Int64.self)
                 waiting[e] = (Int(p), Int(f), oldest)
             }
             var breakers: [String: (String, String?, Int64?)] = [:]

@@ -42,8 +42,34 @@ public final class PostgresStore: @unchecked Sendable {
         self.logger = logger
         var sessions: [Session] = []
         do {
-            for id in 1...4 { sessions.append(try Session.connect(url, password: password, node: node, id: id, logger: logger)) }
+            for id in 1...4 {
+                // The dispatcher's statements are small: the server ends one after 10 s, and
+                // one unanswered for 15 s means a lost connection (deliveries wait on it).
+                let dispatcher = id == 3
+                let session = try Session.connect(url, password: password, node: node, id: id,
+                                                  statementTimeout: dispatcher ? 10_000 : 60_000, logger: logger)
+                if dispatcher { session.bound = .seconds(15) }
+                sessions.append(session)
+            }
             if migrates {
+                // One daemon a database in this release, taken before anything is made or
+                // changed: the writer's connection holds a session lock (let go by the server
+                // when the session ends, kill -9 included), and takes it again on each new
+                // connection before it writes.
+                let hold: @Sendable (Tx) throws -> Void = { [url] tx in try Self.holdDatabase(tx, url: url) }
+                // A daemon killed a moment ago holds it until the server sees its connection
+                // end: wait for that a little before refusing.
+                var waited = 0
+                while true {
+                    do {
+                        try sessions[0].transactionless(hold)
+                        break
+                    } catch PostgresStoreError.anotherDaemon where waited < 50 {
+                        waited += 1
+                        usleep(200_000)
+                    }
+                }
+                sessions[0].onOpen = hold
                 try PostgresSchema.migrate(sessions[0])
             } else {
                 try PostgresSchema.expectCurrent(sessions[0], url: url)
@@ -53,34 +79,6 @@ public final class PostgresStore: @unchecked Sendable {
             throw error
         }
         (writer, reader, dispatch, pages) = (sessions[0], sessions[1], sessions[2], sessions[3])
-        if migrates {
-            // One daemon a database in this release: the writer's connection holds a lock
-            // (let go by the server when the session ends, kill -9 included), and takes it
-            // again on each new connection before it writes.
-            let hold: @Sendable (Tx) throws -> Void = { [url] tx in try Self.holdDatabase(tx, url: url) }
-            do {
-                // A daemon killed a moment ago holds it until the server sees its
-                // connection end: wait for that a little before refusing.
-                var waited = 0
-                while true {
-                    do {
-                        try writer.transactionless(hold)
-                        break
-                    } catch PostgresStoreError.anotherDaemon(let who) where waited < 50 {
-                        _ = who
-                        waited += 1
-                        usleep(200_000)
-                    }
-                }
-            } catch {
-                for s in sessions { s.close() }
-                throw error
-            }
-            writer.onOpen = hold
-        }
-        // The dispatcher's statements are small: one unanswered for 15 s means a lost
-        // connection, and deliveries wait on it.
-        dispatch.bound = .seconds(15)
     }
 
     /// The session lock that keeps a second daemon off a database (`docs/postgresql.md`).
@@ -121,6 +119,8 @@ public final class PostgresStore: @unchecked Sendable {
         private let lock = NSLock()
         /// How long one of its statements may go unanswered (`Tx.bound`); set before use.
         var bound: TimeAmount = Tx.bound
+        /// The server's `statement_timeout` for it, in milliseconds; shorter than `bound`.
+        var statementTimeout = 60_000
 
         private init(connection: PostgresConnection, url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) {
             self.connection = connection
@@ -131,12 +131,19 @@ public final class PostgresStore: @unchecked Sendable {
             self.logger = logger
         }
 
-        static func connect(_ url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) throws -> Session {
-            Session(connection: try open(url, password: password, node: node, id: id, logger: logger), url: url, password: password,
-                    node: node, id: id, logger: logger)
+        static func connect(_ url: PostgresURL, password: String?, node: String, id: Int, statementTimeout: Int = 60_000,
+                            logger: Logger) throws -> Session {
+            let s = Session(connection: try open(url, password: password, node: node, id: id, statementTimeout: statementTimeout, logger: logger),
+                            url: url, password: password, node: node, id: id, logger: logger)
+            s.statementTimeout = statementTimeout
+            return s
         }
 
-        static func open(_ url: PostgresURL, password: String?, node: String, id: Int, logger: Logger) throws -> PostgresConnection {
+        /// `application_name` of a node's connections (the server keeps 63 bytes).
+        static func applicationName(_ node: String) -> String { String(("backorderd/" + node).utf8.prefix(63))! }
+
+        static func open(_ url: PostgresURL, password: String?, node: String, id: Int, statementTimeout: Int = 60_000,
+                         logger: Logger) throws -> PostgresConnection {
             let tls: PostgresConnection.Configuration.TLS
             switch url.tls {
             case .disable:
@@ -155,8 +162,11 @@ public final class PostgresStore: @unchecked Sendable {
             // Text as UTF-8 whatever the role's default; no statement, and no transaction
             // left open, outlives a minute (a frozen daemon's locks are let go).
             config.options.additionalStartupParameters = [
-                ("client_encoding", "UTF8"), ("statement_timeout", "60000"), ("idle_in_transaction_session_timeout", "60000"),
-                ("application_name", "backorderd/" + node),
+                ("client_encoding", "UTF8"), ("statement_timeout", "\(statementTimeout)"), ("idle_in_transaction_session_timeout", "60000"),
+                ("application_name", applicationName(node)),
+                // The server finds a client gone silent (a host or a NAT that dropped it) in
+                // about a minute, and lets go of what its session held.
+                ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10"), ("tcp_keepalives_count", "3"),
             ]
             do {
                 return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: config,
@@ -170,7 +180,7 @@ public final class PostgresStore: @unchecked Sendable {
         private func live() throws -> Tx {
             if connection.isClosed {
                 logger.warning("postgres_reconnect", metadata: ["url": "\(url.description)", "connection": "\(id)"])
-                connection = try Self.open(url, password: password, node: node, id: id, logger: logger)
+                connection = try Self.open(url, password: password, node: node, id: id, statementTimeout: statementTimeout, logger: logger)
                 if let onOpen {
                     do {
                         try onOpen(Tx(connection: connection, logger: logger, bound: bound))
@@ -241,8 +251,9 @@ struct Tx {
         let connection = self.connection, bound = self.bound
         let timer = loop.scheduleTask(in: bound) {
             guard once.first() else { return }
-            answer.fail(PostgresStoreError.server("no answer within \(bound.nanoseconds / 1_000_000_000) s; the connection is closed and opened again at the next call"))
+            // Closed first: the caller, woken, finds it closed and opens a new one.
             let _: EventLoopFuture<Void> = connection.close()
+            answer.fail(PostgresStoreError.server("no answer within \(bound.nanoseconds / 1_000_000_000) s; the connection is closed and opened again at the next call"))
         }
         future.whenComplete { result in
             guard once.first() else { return }

@@ -26,7 +26,8 @@ public struct PostgresURL: Sendable, Equatable {
     /// Parses `text`; the error says what to change.
     public init(parsing text: String) throws(PostgresURLError) {
         guard let c = URLComponents(string: text), let scheme = c.scheme, ["postgresql", "postgres"].contains(scheme) else {
-            throw PostgresURLError("state.url must look like postgresql://USER@HOST:5432/DATABASE?sslmode=verify-full, got \"\(text)\"")
+            // The text is not repeated: it may hold a password.
+            throw PostgresURLError("state.url must look like postgresql://USER@HOST:5432/DATABASE?sslmode=verify-full")
         }
         if c.password != nil {
             throw PostgresURLError("state.url must not hold a password (it would show in logs and backups of the configuration): "

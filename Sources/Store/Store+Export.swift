@@ -19,13 +19,19 @@ extension Store {
                 var n = 0
                 let cursor = try Row.fetchCursor(db, sql: "SELECT \(table.columns.map(StateTable.quoted).joined(separator: ", ")) FROM \(table.name)")
                 while let row = try cursor.next() {
-                    rows.append(row.databaseValues.map { v in
+                    rows.append(try row.databaseValues.map { v in
                         switch v.storage {
-                        case .null: .null
-                        case .int64(let i): .int(i)
-                        case .string(let s): .text(s)
-                        case .blob(let d): .text(String(decoding: d, as: UTF8.self))
-                        case .double(let d): .int(Int64(d))
+                        case .null: return .null
+                        case .int64(let i): return .int(i)
+                        case .string(let s): return .text(s)
+                        case .blob(let d):
+                            // Bodies are UTF-8 JSON; anything else is said, not mended.
+                            guard let s = String(validating: d, as: UTF8.self) else {
+                                throw StoreError.setup("\(table.name) holds bytes that are not UTF-8; nothing was copied")
+                            }
+                            return .text(s)
+                        case .double:
+                            throw StoreError.setup("\(table.name) holds a fractional number where the state keeps none; nothing was copied")
                         }
                     })
                     n += 1

@@ -29,8 +29,10 @@ struct CheckCommand: AsyncParsableCommand {
                                        : "backorderd schema version \(probe.schema) (this release knows \(probe.known))"))
             for problem in probe.problems { print("problem: \(problem)") }
             if !probe.problems.isEmpty { throw ExitCode(Daemon.exitConfig) }
-        } catch let e as PostgresStoreError {
-            FileHandle.standardError.write(Data("backorderd: \(e)\n".utf8))
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            FileHandle.standardError.write(Data("backorderd: \(error)\n".utf8))
             throw ExitCode(Daemon.exitConfig)
         }
     }

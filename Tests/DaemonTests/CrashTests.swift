@@ -93,6 +93,7 @@ import Testing
             }
             #expect(progressed, "round \(round) made no progress within 60 s")
             await p.exited()
+            await offPool { probe.settle() }
             let applied = probe.appliedLines
             progress.append(applied)
             #expect(try Model(probe: probe) == Model(lines: Int(applied)), "round \(round): state differs from the first \(applied) lines")

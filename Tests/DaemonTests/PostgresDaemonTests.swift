@@ -4,9 +4,12 @@ import TestSupport
 import Testing
 
 /// The real binary on PostgreSQL beside the same binary on SQLite: the same change files
-/// give the same messages at the receiver (ids and bodies byte for byte) and the same
-/// state; the support commands read it; the server going away for a while loses nothing
-/// and sends nothing twice.
+/// give the same decisions (positions, lines, purchase orders, file offsets, row for
+/// row), the same last word to each customer on each order (id and body byte for byte),
+/// no id with two bodies, no dead letter; the support commands read it; the server going
+/// away for a while loses nothing. Which intermediate messages were queued, and which of
+/// those a later one replaced before they went out, depends on checkpoint and delivery
+/// timing on either backend, so they are not compared.
 @Suite struct PostgresDaemonTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -83,8 +86,9 @@ import Testing
                     // What a checkpoint holds depends on timing (a failed one goes again with
                     // the next; one being written lets decisions gather), and with it which
                     // messages a later one replaced before they were queued; the last word on
-                    // each order to each endpoint does not.
-                    "SELECT o.endpoint, o.order_key, o.webhook_id, o.type, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id WHERE o.id = (SELECT MAX(id) FROM outbox p WHERE p.endpoint = o.endpoint AND p.order_key = o.order_key) ORDER BY o.endpoint, o.order_key",
+                    // each order to each customer does not (staff stock alerts coalesce what
+                    // one checkpoint holds, so theirs does).
+                    "SELECT o.endpoint, o.order_key, o.webhook_id, o.type, b.body FROM outbox o JOIN outbox_body b ON b.id = o.id WHERE o.audience = 'customer' AND o.id = (SELECT MAX(id) FROM outbox p WHERE p.endpoint = o.endpoint AND p.order_key = o.order_key) ORDER BY o.endpoint, o.order_key",
                     #"SELECT name, "offset", line FROM inbox_file ORDER BY name"#] {
             state += try probe.rows(sql).map { $0.joined(separator: "|") }
         }
@@ -105,6 +109,9 @@ import Testing
         }
         if let d = zip(sqlite.state, pg.state).first(where: { $0 != $1 }) { Issue.record("SQLite:   \(d.0)\nPostgres: \(d.1)") }
         #expect(sqlite.state.count == pg.state.count)
+        for run in [sqlite, pg] {
+            #expect(run.probe.int("SELECT COUNT(*) FROM outbox WHERE state = 'dead'") == 0, "no dead letter on \(run.probe.backend)")
+        }
 
         // The support commands on PostgreSQL say what they say on SQLite.
         let status = try await Binary.run(["status", "--config", pg.cfg])

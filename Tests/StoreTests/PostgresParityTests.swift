@@ -215,9 +215,11 @@ import Testing
                     do { _ = try PostgresStore(url: url) } catch { refused = "\(error)" }
                     withExtendedLifetime(first) {}
                 }
-                let again = try PostgresStore(url: url)  // the first gone: a second start, nothing to migrate
-                versions = try again.reader.query("SELECT version FROM schema_version ORDER BY version").map { try $0.decode(Int.self) }
-                try again.reader.query("INSERT INTO schema_version (version) VALUES (999)")
+                do {
+                    let again = try PostgresStore(url: url)  // the first gone: a second start, nothing to migrate
+                    versions = try again.reader.query("SELECT version FROM schema_version ORDER BY version").map { try $0.decode(Int.self) }
+                    try again.reader.query("INSERT INTO schema_version (version) VALUES (999)")
+                }
                 do { _ = try PostgresStore(url: url) } catch { newer = "\(error)" }
             } catch {
                 newer = "unexpected: \(error)"

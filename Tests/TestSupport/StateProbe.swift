@@ -84,6 +84,16 @@ public final class StateProbe: @unchecked Sendable {
         }
     }
 
+    /// After a daemon was killed: waits (up to 10 s) until the server has ended its
+    /// sessions, so that a commit it had sent is applied before the state is read.
+    public func settle() {
+        guard backend == .postgres else { return }
+        for _ in 0..<100 {
+            if int("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'backorderd/%'") == 0 { return }
+            usleep(100_000)
+        }
+    }
+
     /// The first cell of `sql` as a number; nil when there is none (yet).
     public func int(_ sql: String) -> Int64? {
         (try? rows(sql))?.first?.first.flatMap { Int64($0) }
