@@ -48,11 +48,7 @@ import Testing
     static func dump(_ pg: PostgresStore, queuedAt: Bool = true) throws -> [String] {
         try dumpQueries(queuedAt: queuedAt).flatMap { sql in
             try pg.reader.query(PostgresQuery(unsafeSQL: sql)).map { row in
-                row.makeRandomAccess().map { cell -> String in
-                    if cell.bytes == nil { return "NULL" }
-                    if let i = try? cell.decode(Int64.self) { return String(i) }
-                    return (try? cell.decode(String.self)) ?? "?"
-                }.joined(separator: "|")
+                row.makeRandomAccess().map(StateProbe.text).joined(separator: "|")
             }
         }
     }
@@ -60,17 +56,7 @@ import Testing
     static func dump(_ s: Store, queuedAt: Bool = true) throws -> [String] {
         try dumpQueries(queuedAt: queuedAt).flatMap { sql in
             try s.writer.read { db in
-                try GRDB.Row.fetchAll(db, sql: sql).map { row in
-                    row.databaseValues.map { v -> String in
-                        switch v.storage {
-                        case .null: "NULL"
-                        case .int64(let i): String(i)
-                        case .string(let t): t
-                        case .blob(let d): String(decoding: d, as: UTF8.self)
-                        case .double(let d): String(d)
-                        }
-                    }.joined(separator: "|")
-                }
+                try GRDB.Row.fetchAll(db, sql: sql).map { row in row.databaseValues.map(StateProbe.text).joined(separator: "|") }
             }
         }
     }
@@ -87,24 +73,17 @@ import Testing
         await propertyCheck(count: 25, input: gen) { codes, cutList in
             // Off the cooperative pool: these calls wait on the server, and two tests
             // parked on the pool's two threads would starve every loopback receiver.
-            let problems = await offPool { () -> [String] in
-                let p = Problems()
-                do {
-                    let root = TempDirectory()
-                    let steps = Script.steps(codes, dates: true)
-                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                    try DecisionStoreTests.run(steps, cuts: Set(cutList), into: sqlite)
-                    let pg = try Self.postgres()
-                    try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
-                    let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
-                    let d = Self.difference(a, b)
-                    p.check(d == nil, "\(d ?? "")")
-                } catch {
-                    p.list.append("\(error)")
-                }
-                return p.list
-            }
-            for problem in problems { Issue.record("\(problem)") }
+            for problem in await Problems.gather({ p in
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: Set(cutList), into: sqlite)
+                let pg = try Self.postgres()
+                try DecisionStoreTests.run(steps, cuts: Set(cutList), engine: Self.engine(on: pg))
+                let a = try Self.dump(sqlite.store), b = try Self.dump(pg)
+                let d = Self.difference(a, b)
+                p.check(d == nil, "\(d ?? "")")
+            }) { Issue.record("\(problem)") }
         }
     }
 

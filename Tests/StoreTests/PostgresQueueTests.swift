@@ -50,30 +50,23 @@ import Testing
         await propertyCheck(count: 15, input: gen) { codes, limit in
             // Off the cooperative pool: these calls wait on the server, and two tests
             // parked on the pool's two threads would starve every loopback receiver.
-            let problems = await offPool { () -> [String] in
-                let p = Problems()
-                do {
-                    let root = TempDirectory()
-                    let steps = Script.steps(codes, dates: true)
-                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                    try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
-                    let pg = try PostgresParityTests.postgres("queue")
-                    try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
-                    let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
-                    let a = try Self.drain(sqlite.store, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
-                    let b = try Self.drain(pg, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
-                    let d = PostgresParityTests.difference(a, b)
-                    p.check(d == nil, "\(d ?? "")")
-                    // Each message's state at the end (outbox rows: the eighth column).
-                    let states = { (rows: [String]) in rows.filter { $0.hasPrefix("msg_") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[7] } }
-                    try p.check(states(try PostgresParityTests.dump(sqlite.store)) == states(try PostgresParityTests.dump(pg)),
-                            "the same messages delivered, dead and pending")
-                } catch {
-                    p.list.append("\(error)")
-                }
-                return p.list
-            }
-            for problem in problems { print("PROBLEM", problem); Issue.record("\(problem)") }
+            for problem in await Problems.gather({ p in
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                let pg = try PostgresParityTests.postgres("queue")
+                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                let a = try Self.drain(sqlite.store, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                let b = try Self.drain(pg, endpoints: endpoints, limit: limit, start: Script.t0 + .days(60))
+                let d = PostgresParityTests.difference(a, b)
+                p.check(d == nil, "\(d ?? "")")
+                // Each message's state at the end (outbox rows: the eighth column).
+                let states = { (rows: [String]) in rows.filter { $0.hasPrefix("msg_") }.map { $0.split(separator: "|", omittingEmptySubsequences: false)[7] } }
+                try p.check(states(try PostgresParityTests.dump(sqlite.store)) == states(try PostgresParityTests.dump(pg)),
+                        "the same messages delivered, dead and pending")
+            }) { Issue.record("\(problem)") }
         }
     }
 
@@ -85,45 +78,38 @@ import Testing
         await propertyCheck(count: 10, input: gen) { codes in
             // Off the cooperative pool: these calls wait on the server, and two tests
             // parked on the pool's two threads would starve every loopback receiver.
-            let problems = await offPool { () -> [String] in
-                let p = Problems()
-                do {
-                    let root = TempDirectory()
-                    let steps = Script.steps(codes, dates: true)
-                    let sqlite = try DecisionStoreTests.store(root, "sqlite")
-                    try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
-                    let pg = try PostgresParityTests.postgres("support")
-                    try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
-                    let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
-                    let start = Script.t0 + .days(60)
-                    try Self.expectTheSameReads(sqlite.store, pg, endpoints: endpoints, p)  // all pending
-                    _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
-                    _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
-                    let a = sqlite.store, b = pg
-                    try Self.expectTheSameReads(a, b, endpoints: endpoints, p)
-                    let all = DeadLetterFilter()
-                    try p.check(a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
-                    try p.check(a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
-                    let ready = DeadLetterFilter(endpoint: "email", type: "backorder.ready", since: Script.t0)
-                    try p.check(a.countDeadLetters(matching: ready) == b.countDeadLetters(matching: ready))
-                    let first = try a.deadLetters(matching: all, newest: nil).first.map { [$0.webhookID] }
-                    try p.check(a.requeueDeadLetters(first, matching: all, now: start, to: "email2")
-                            == b.requeueDeadLetters(first, matching: all, now: start, to: "email2"))
-                    try p.check(a.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil)
-                            == b.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil))
-                    try p.check(a.strandedMessages(configured: ["email"]) == b.strandedMessages(configured: ["email"]))
-                    try p.check(a.deadLetterRemoved(endpoint: "staff", now: start) == b.deadLetterRemoved(endpoint: "staff", now: start))
-                    try p.check(a.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"))
-                            == b.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff")))
-                    try p.check(a.pruneDelivered(before: start + .days(1), limit: 3) == b.pruneDelivered(before: start + .days(1), limit: 3))
-                    let d = PostgresParityTests.difference(try PostgresParityTests.dump(a), try PostgresParityTests.dump(b))
-                    p.check(d == nil, "\(d ?? "")")
-                } catch {
-                    p.list.append("\(error)")
-                }
-                return p.list
-            }
-            for problem in problems { print("PROBLEM", problem); Issue.record("\(problem)") }
+            for problem in await Problems.gather({ p in
+                let root = TempDirectory()
+                let steps = Script.steps(codes, dates: true)
+                let sqlite = try DecisionStoreTests.store(root, "sqlite")
+                try DecisionStoreTests.run(steps, cuts: [], into: sqlite)
+                let pg = try PostgresParityTests.postgres("support")
+                try DecisionStoreTests.run(steps, cuts: [], engine: PostgresParityTests.engine(on: pg))
+                let endpoints = DecisionStoreTests.subscriptions.map(\.endpoint)
+                let start = Script.t0 + .days(60)
+                try Self.expectTheSameReads(sqlite.store, pg, endpoints: endpoints, p)  // all pending
+                _ = try Self.drain(sqlite.store, endpoints: endpoints, limit: 2, start: start)
+                _ = try Self.drain(pg, endpoints: endpoints, limit: 2, start: start)
+                let a = sqlite.store, b = pg
+                try Self.expectTheSameReads(a, b, endpoints: endpoints, p)
+                let all = DeadLetterFilter()
+                try p.check(a.deadLetters(matching: all, newest: nil) == b.deadLetters(matching: all, newest: nil))
+                try p.check(a.deadLetters(matching: all, newest: 2) == b.deadLetters(matching: all, newest: 2))
+                let ready = DeadLetterFilter(endpoint: "email", type: "backorder.ready", since: Script.t0)
+                try p.check(a.countDeadLetters(matching: ready) == b.countDeadLetters(matching: ready))
+                let first = try a.deadLetters(matching: all, newest: nil).first.map { [$0.webhookID] }
+                try p.check(a.requeueDeadLetters(first, matching: all, now: start, to: "email2")
+                        == b.requeueDeadLetters(first, matching: all, now: start, to: "email2"))
+                try p.check(a.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil)
+                        == b.requeueDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"), now: start, to: nil))
+                try p.check(a.strandedMessages(configured: ["email"]) == b.strandedMessages(configured: ["email"]))
+                try p.check(a.deadLetterRemoved(endpoint: "staff", now: start) == b.deadLetterRemoved(endpoint: "staff", now: start))
+                try p.check(a.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff"))
+                        == b.purgeDeadLetters(nil, matching: DeadLetterFilter(endpoint: "staff")))
+                try p.check(a.pruneDelivered(before: start + .days(1), limit: 3) == b.pruneDelivered(before: start + .days(1), limit: 3))
+                let d = PostgresParityTests.difference(try PostgresParityTests.dump(a), try PostgresParityTests.dump(b))
+                p.check(d == nil, "\(d ?? "")")
+            }) { Issue.record("\(problem)") }
         }
     }
 
@@ -170,41 +156,34 @@ import Testing
 
     @Test func aClaimWalksThePendingIndexNotTheDeliveredHistory() async {
         // Off the cooperative pool: it waits on the server (see PostgresQueueTests' property tests).
-        let problems = await offPool { () -> [String] in
-            let p = Problems()
-            do {
-                let pg = try PostgresParityTests.postgres("explain")
-                try pg.writer.transaction { tx in
-                    try tx.query("""
-                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
-                        SELECT 'msg_' || i, 'email', 'O-' || i, 'backorder.ready', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
-                        """)
-                    try tx.query("""
-                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
-                        SELECT 'new_' || i, 'email', 'N-' || i, 'backorder.ready', 'pending', i, i FROM generate_series(1, 20) AS i
-                        """)
-                }
-                try pg.writer.query("ANALYZE outbox")
-                let plan = try pg.reader.transaction { tx -> String in
-                    try tx.query("SET LOCAL plan_cache_mode = force_generic_plan")
-                    try tx.query(PostgresQuery(unsafeSQL: "PREPARE claim (text, bigint, bigint, bigint) AS " + PostgresStore.claimSQL))
-                    let rows = try tx.query("EXPLAIN EXECUTE claim('email', 1000, 10, 2000)").map { try $0.decode(String.self) }
-                    try tx.query("DEALLOCATE claim")
-                    return rows.joined(separator: "\n")
-                }
-                p.check(plan.contains("outbox_pending"), "\(plan)")
-                p.check(!plan.contains("Seq Scan on outbox"), "\(plan)")
-                // And it works on that table: the twenty, oldest first, each once.
-                let first = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
-                let second = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
-                p.check(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
-                p.check(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
-            } catch {
-                p.list.append("\(error)")
+        for problem in await Problems.gather({ p in
+            let pg = try PostgresParityTests.postgres("explain")
+            try pg.writer.transaction { tx in
+                try tx.query("""
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                    SELECT 'msg_' || i, 'email', 'O-' || i, 'backorder.ready', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                    """)
+                try tx.query("""
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                    SELECT 'new_' || i, 'email', 'N-' || i, 'backorder.ready', 'pending', i, i FROM generate_series(1, 20) AS i
+                    """)
             }
-            return p.list
-        }
-        for problem in problems { Issue.record("\(problem)") }
+            try pg.writer.query("ANALYZE outbox")
+            let plan = try pg.reader.transaction { tx -> String in
+                try tx.query("SET LOCAL plan_cache_mode = force_generic_plan")
+                try tx.query(PostgresQuery(unsafeSQL: "PREPARE claim (text, bigint, bigint, bigint) AS " + PostgresStore.claimSQL))
+                let rows = try tx.query("EXPLAIN EXECUTE claim('email', 1000, 10, 2000)").map { try $0.decode(String.self) }
+                try tx.query("DEALLOCATE claim")
+                return rows.joined(separator: "\n")
+            }
+            p.check(plan.contains("outbox_pending"), "\(plan)")
+            p.check(!plan.contains("Seq Scan on outbox"), "\(plan)")
+            // And it works on that table: the twenty, oldest first, each once.
+            let first = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+            let second = try pg.claim(endpoint: "email", now: Instant(milliseconds: 1000), limit: 15, leaseUntil: Instant(milliseconds: 2000))
+            p.check(first.map(\.webhookID) == (1...15).map { "new_\($0)" })
+            p.check(second.map(\.webhookID) == (16...20).map { "new_\($0)" })
+        }) { Issue.record("\(problem)") }
     }
 
     /// A claim costs what the queue holds, not what one order's history holds: a stock
@@ -212,47 +191,40 @@ import Testing
     /// by the pages the claim really reads (EXPLAIN ANALYZE, rolled back).
     @Test func aClaimReadsFewPagesWhateverAnOrdersHistory() async {
         // Off the cooperative pool: it waits on the server (see PostgresQueueTests' property tests).
-        let problems = await offPool { () -> [String] in
-            let p = Problems()
-            do {
-                let pg = try PostgresParityTests.postgres("history")
-                try pg.writer.transaction { tx in
-                    try tx.query("""
-                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
-                        SELECT 'old_' || i, 'staff', 'stock:A@store', 'stock.low', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
-                        """)
-                    try tx.query("""
-                        INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
-                        VALUES ('new_1', 'staff', 'stock:A@store', 'stock.out', 'pending', 1, 1)
-                        """)
-                }
-                try pg.writer.query("ANALYZE outbox")
-                struct RolledBack: Error { var plan: String }
-                var plan = ""
-                do {
-                    try pg.dispatch.transaction { tx in
-                        var b = PostgresBindings()
-                        b.append("staff")
-                        b.append(Int64(1000))
-                        b.append(Int64(10))
-                        b.append(Int64(2000))
-                        let rows = try tx.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + PostgresStore.claimSQL, binds: b))
-                        throw RolledBack(plan: try rows.map { try $0.decode(String.self) }.joined(separator: "\n"))
-                    }
-                } catch let r as RolledBack {
-                    plan = r.plan
-                }
-                // Pages touched in all: "Buffers: shared hit=N read=M" on the top line.
-                let top = plan.split(separator: "\n").first { $0.contains("Buffers:") } ?? ""
-                let pages = top.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
-                p.check(pages > 0 && pages < 200, "\(pages) pages read; the plan:\n\(plan)")
-                try p.check(pg.claim(endpoint: "staff", now: Instant(milliseconds: 1000), limit: 10, leaseUntil: Instant(milliseconds: 2000))
-                        .map(\.webhookID) == ["new_1"], "the explain changed nothing")
-            } catch {
-                p.list.append("\(error)")
+        for problem in await Problems.gather({ p in
+            let pg = try PostgresParityTests.postgres("history")
+            try pg.writer.transaction { tx in
+                try tx.query("""
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at, delivered_at)
+                    SELECT 'old_' || i, 'staff', 'stock:A@store', 'stock.low', 'delivered', i, i, i FROM generate_series(1, 100000) AS i
+                    """)
+                try tx.query("""
+                    INSERT INTO outbox (webhook_id, endpoint, order_key, type, state, created_at, next_attempt_at)
+                    VALUES ('new_1', 'staff', 'stock:A@store', 'stock.out', 'pending', 1, 1)
+                    """)
             }
-            return p.list
-        }
-        for problem in problems { Issue.record("\(problem)") }
+            try pg.writer.query("ANALYZE outbox")
+            struct RolledBack: Error { var plan: String }
+            var plan = ""
+            do {
+                try pg.dispatch.transaction { tx in
+                    var b = PostgresBindings()
+                    b.append("staff")
+                    b.append(Int64(1000))
+                    b.append(Int64(10))
+                    b.append(Int64(2000))
+                    let rows = try tx.query(PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, BUFFERS) " + PostgresStore.claimSQL, binds: b))
+                    throw RolledBack(plan: try rows.map { try $0.decode(String.self) }.joined(separator: "\n"))
+                }
+            } catch let r as RolledBack {
+                plan = r.plan
+            }
+            // Pages touched in all: "Buffers: shared hit=N read=M" on the top line.
+            let top = plan.split(separator: "\n").first { $0.contains("Buffers:") } ?? ""
+            let pages = top.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
+            p.check(pages > 0 && pages < 200, "\(pages) pages read; the plan:\n\(plan)")
+            try p.check(pg.claim(endpoint: "staff", now: Instant(milliseconds: 1000), limit: 10, leaseUntil: Instant(milliseconds: 2000))
+                    .map(\.webhookID) == ["new_1"], "the explain changed nothing")
+        }) { Issue.record("\(problem)") }
     }
 }

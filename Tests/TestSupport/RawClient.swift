@@ -127,9 +127,22 @@ public final class Problems: @unchecked Sendable {
     public var list: [String] = []
     public init() {}
 
+    /// Runs `body` off the cooperative pool (its calls wait on a server: parked on the
+    /// pool's two threads they would starve every loopback receiver of the other tests)
+    /// and returns the failed checks, an error it threw among them; each is printed too.
+    public static func gather(_ body: @escaping @Sendable (Problems) throws -> Void) async -> [String] {
+        let found = await offPool { () -> [String] in
+            let p = Problems()
+            do { try body(p) } catch { p.list.append("\(error)") }
+            return p.list
+        }
+        for problem in found { print("check failed:", problem) }
+        return found
+    }
+
     /// Notes `what` (with the place) unless `ok`.
     public func check(_ ok: @autoclosure () throws -> Bool, _ what: @autoclosure () -> String = "",
                       file: String = #fileID, line: Int = #line) rethrows {
-        if try !ok() { list.append("\(file):\(line): check failed \(what())") }
+        if try !ok() { list.append("\(file):\(line): \(what())") }
     }
 }

@@ -49,17 +49,7 @@ public final class StateProbe: @unchecked Sendable {
             c.readonly = true
             let db = try DatabaseQueue(path: path, configuration: c)
             return try db.read { db in
-                try Row.fetchAll(db, sql: sql).map { row in
-                    row.databaseValues.map { v in
-                        switch v.storage {
-                        case .null: "NULL"
-                        case .int64(let i): String(i)
-                        case .string(let t): t
-                        case .blob(let d): String(decoding: d, as: UTF8.self)
-                        case .double(let d): String(d)
-                        }
-                    }
-                }
+                try Row.fetchAll(db, sql: sql).map { row in row.databaseValues.map(Self.text) }
             }
         case .postgres:
             return try lock.withLock {
@@ -74,11 +64,7 @@ public final class StateProbe: @unchecked Sendable {
                 guard try connection!.query("SELECT to_regclass('inbox_file') IS NOT NULL", logger: Self.quiet).wait()
                     .first?.decode(Bool.self) == true else { return [] }
                 return try connection!.query(PostgresQuery(unsafeSQL: sql), logger: Self.quiet).wait().map { row in
-                    row.makeRandomAccess().map { cell in
-                        if cell.bytes == nil { return "NULL" }
-                        if let i = try? cell.decode(Int64.self) { return String(i) }
-                        return (try? cell.decode(String.self)) ?? "?"
-                    }
+                    row.makeRandomAccess().map(Self.text)
                 }
             }
         }
@@ -92,6 +78,24 @@ public final class StateProbe: @unchecked Sendable {
             if int("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'backorderd/%'") == 0 { return }
             usleep(100_000)
         }
+    }
+
+    /// A SQLite value as comparable text (`NULL` for null, bodies as UTF-8).
+    public static func text(_ v: DatabaseValue) -> String {
+        switch v.storage {
+        case .null: "NULL"
+        case .int64(let i): String(i)
+        case .string(let t): t
+        case .blob(let d): String(decoding: d, as: UTF8.self)
+        case .double(let d): String(d)
+        }
+    }
+
+    /// A PostgreSQL value as the same text.
+    public static func text(_ cell: PostgresCell) -> String {
+        if cell.bytes == nil { return "NULL" }
+        if let i = try? cell.decode(Int64.self) { return String(i) }
+        return (try? cell.decode(String.self)) ?? "?"
     }
 
     /// The first cell of `sql` as a number; nil when there is none (yet).

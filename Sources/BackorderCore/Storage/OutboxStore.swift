@@ -1,6 +1,6 @@
 /// The queue's side of the backend seam: what the dispatcher, the status page,
-/// `/metrics`, retention and the support commands read and change. `Store` (SQLite)
-/// implements it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend
+/// `/metrics`, retention and the support commands read and change. `Store` (SQLite) and
+/// `PostgresStore` implement it. What a backend must guarantee — `docs/ARCHITECTURE.md`, "The backend
 /// seam": a message is claimed by one worker at a time (a lease); per order and endpoint,
 /// a message is never handed out while an earlier one is pending or in flight; what
 /// `record` is given is committed in one transaction; the reads of the pages and the support
